@@ -1,0 +1,1 @@
+"""Instructor and TA tools behind the `course` command; never part of a student bundle."""

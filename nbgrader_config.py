@@ -1,0 +1,46 @@
+"""nbgrader settings for this course; the numbers come from course.toml.
+
+Layout (relative to this folder): instructor notebooks in source/, generated student
+versions in release/, solution notebooks (hidden tests and mark schemes removed) in
+solutions/, and the TA's working state (submissions, autograded copies, feedback,
+the gradebook) under autograder/, which git ignores.
+"""
+
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+from course_utils.config import load_config  # noqa: E402  (fast: no TensorFlow)
+
+course = load_config()
+c = get_config()  # noqa: F821  (provided by nbgrader)
+
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = "genseq"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.submitted_directory = os.path.join("autograder", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("autograder", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("autograder", "feedback")
+os.makedirs(os.path.join(here, "autograder"), exist_ok=True)
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "autograder", "gradebook.db")
+# Trained weights, caches and checkpoints never travel into a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.keras", "*.h5", "*.npy", "*.py"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Solutions are the source minus hidden tests and mark schemes, outputs stripped: no
+# training at release time (nbgrader's default would execute every notebook).
+c.GenerateSolution.preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+]
+
+# Grading limits (per cell and whole notebook) come from course.toml [grading].
+c.Execute.timeout = course["grading"]["cell_timeout"]
+c.Execute.interrupt_on_timeout = True
+c.Execute.execute_retries = 0

@@ -57,6 +57,41 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, Callable[[Any], bool] | None, st
 }
 
 
+def _unit(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= 1
+
+
+_EPOCHS = (int, _positive, "a number of epochs > 0")
+_BATCH = (int, _positive, "a batch size > 0")
+_EXAMPLES = (int, _non_negative, "a number of training examples (0: all of the training part)")
+
+
+def _check_budget(score_key: str, score_rule: tuple) -> dict:
+    """The schema of one hidden accuracy check: its training budget and the score it requires."""
+    return {"epochs": _EPOCHS, "batch_size": _BATCH, "max_train_examples": _EXAMPLES, score_key: score_rule}
+
+
+SCHEMA["seq2seq"] = {
+    # epochs of the notebook's own training cells per budget mode (the hidden checks train on their own)
+    "epochs": {mode: _EPOCHS for mode in BUDGET_MODES},
+    "checks": {
+        "text2text": _check_budget("min_exact", (list, lambda v: bool(v) and all(_unit(x) for x in v),
+                                                 "a list of exact-match fractions in [0, 1], one per split")),
+        "image2text": _check_budget("min_exact", ((int, float), _unit, "an exact-match fraction in [0, 1]")),
+        "text2image": _check_budget("min_semantic", ((int, float), _unit, "a fraction in [0, 1]")),
+    },
+}
+
+
+def _check_consistency(config: Mapping[str, Any], source: str) -> None:
+    """Rules that tie several keys together."""
+    splits = config["arithmetic"]["splits"]
+    mins = config["seq2seq"]["checks"]["text2text"]["min_exact"]
+    if len(mins) != len(splits):
+        raise ConfigError(f"{source}: seq2seq.checks.text2text.min_exact has {len(mins)} values but "
+                          f"arithmetic.splits has {len(splits)}; give one threshold per split")
+
+
 def repo_root() -> Path:
     """The repository root (the folder holding course.toml and nbgrader_config.py)."""
     return Path(__file__).resolve().parent.parent
@@ -74,25 +109,34 @@ def _freeze(value):
     return value
 
 
+def _check_table(given: Any, schema: Mapping[str, Any], where: str, source: str) -> None:
+    """Raise ConfigError for the first unknown, missing or impossible key of table `where`."""
+    label = where or "the top level"
+    if not isinstance(given, Mapping):
+        raise ConfigError(f"{source}: [{where}] must be a table with keys {', '.join(schema)}")
+    for key in given:
+        if key not in schema:
+            raise ConfigError(f"{source}: unknown key {where + '.' if where else ''}{key} in {label}; "
+                              f"known keys: {', '.join(schema)}")
+    for key, rule in schema.items():
+        name = f"{where}.{key}" if where else key
+        if key not in given:
+            fix = f"add the table [{name}]" if isinstance(rule, dict) else f"set it to {rule[2]}"
+            raise ConfigError(f"{source}: {name} is missing; {fix}")
+        if isinstance(rule, dict):
+            _check_table(given[key], rule, name, source)
+            continue
+        kind, check, meaning = rule
+        value = given[key]
+        wrong_type = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if wrong_type or (check is not None and not check(value)):
+            raise ConfigError(f"{source}: {name} = {value!r} is not {meaning}")
+
+
 def validate(raw: Mapping[str, Any], source: str = "course config") -> Mapping[str, Any]:
     """Return `raw` frozen (read-only mappings, tuples) if it matches SCHEMA, else raise ConfigError."""
-    for section in raw:
-        if section not in SCHEMA:
-            raise ConfigError(f"{source}: unknown section [{section}]; known sections: {', '.join(SCHEMA)}")
-    for section, keys in SCHEMA.items():
-        given = raw.get(section)
-        if not isinstance(given, Mapping):
-            raise ConfigError(f"{source}: section [{section}] is missing; add it with keys {', '.join(keys)}")
-        for key in given:
-            if key not in keys:
-                raise ConfigError(f"{source}: unknown key {section}.{key}; known keys: {', '.join(keys)}")
-        for key, (kind, check, meaning) in keys.items():
-            if key not in given:
-                raise ConfigError(f"{source}: {section}.{key} is missing; set it to {meaning}")
-            value = given[key]
-            wrong_type = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-            if wrong_type or (check is not None and not check(value)):
-                raise ConfigError(f"{source}: {section}.{key} = {value!r} is not {meaning}")
+    _check_table(raw, SCHEMA, "", source)
+    _check_consistency(raw, source)
     return _freeze(dict(raw))
 
 

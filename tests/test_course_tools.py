@@ -72,6 +72,6 @@ def test_failed_release_keeps_the_previous_one(course):
 def test_roundtrip_grades_the_reference_with_full_marks(course):
     release.release_all(root=course)
     grades = roundtrip.grade_references(root=course)
-    assert [(g.assignment, g.notebook, g.score, g.max_score) for g in grades] == [("tiny", "tiny", 2, 2)]
+    assert [(g.assignment, g.notebook, g.code_score, g.max_code_score) for g in grades] == [("tiny", "tiny", 2, 2)]
     assert roundtrip.all_full_marks(grades)
     assert "tiny" in roundtrip.format_table(grades)

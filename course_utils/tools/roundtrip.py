@@ -20,8 +20,9 @@ class Grade:
     student: str
     assignment: str
     notebook: str
-    score: float
-    max_score: float
+    code_score: float  # autograded points
+    max_code_score: float
+    written_max: float  # points of written answers, graded by hand later
 
 
 def submit_reference(assignment: str, root: Path) -> None:
@@ -39,7 +40,8 @@ def read_grades(student: str, assignment: str, root: Path) -> list[Grade]:
 
     with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gb:
         submission = gb.find_submission(assignment, student)
-        return [Grade(student, assignment, nb.name, nb.score, nb.max_score)
+        return [Grade(student, assignment, nb.name, nb.code_score, nb.max_code_score,
+                      nb.max_score - nb.max_code_score)
                 for nb in sorted(submission.notebooks, key=lambda nb: nb.name)]
 
 
@@ -57,12 +59,13 @@ def grade_references(root: Path | None = None) -> list[Grade]:
 
 def format_table(grades: list[Grade]) -> str:
     """The grades as an aligned text table."""
-    rows = [("student", "assignment", "notebook", "score", "max")]
-    rows += [(g.student, g.assignment, g.notebook, f"{g.score:g}", f"{g.max_score:g}") for g in grades]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    rows = [("student", "assignment", "notebook", "autograded", "of", "written (by hand)")]
+    rows += [(g.student, g.assignment, g.notebook, f"{g.code_score:g}", f"{g.max_code_score:g}",
+              f"{g.written_max:g}") for g in grades]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
 
 
 def all_full_marks(grades: list[Grade]) -> bool:
-    """True when every graded notebook scored its maximum (and there was one)."""
-    return bool(grades) and all(g.score == g.max_score for g in grades)
+    """True when every notebook scored all its autograded points (and there was one)."""
+    return bool(grades) and all(g.code_score == g.max_code_score for g in grades)

@@ -69,9 +69,10 @@ def test_failed_release_keeps_the_previous_one(course):
     assert (course / "release" / "tiny" / "tiny.ipynb").read_bytes() == before
 
 
-def test_roundtrip_grades_the_reference_with_full_marks(course):
+def test_roundtrip_grades_reference_full_and_untouched_zero(course):
     release.release_all(root=course)
-    grades = roundtrip.grade_references(root=course)
-    assert [(g.assignment, g.notebook, g.code_score, g.max_code_score) for g in grades] == [("tiny", "tiny", 2, 2)]
-    assert roundtrip.all_full_marks(grades)
-    assert "tiny" in roundtrip.format_table(grades)
+    grades = roundtrip.grade_samples(root=course)
+    assert [(g.student, g.notebook, g.code_score, g.max_code_score) for g in grades] == [
+        ("reference", "tiny", 2, 2), ("untouched", "tiny", 0, 2)]
+    assert roundtrip.all_as_expected(grades)
+    assert "untouched" in roundtrip.format_table(grades)

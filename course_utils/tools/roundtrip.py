@@ -1,6 +1,8 @@
-"""The course round trip on the embedded default data: submit the reference
-solutions as a student named `reference`, autograde them with nbgrader, read the
-grades back from the gradebook.
+"""The course round trip on the embedded default data: hand in two sample submissions
+per assignment, autograde them with nbgrader, read the grades back from the gradebook.
+
+    reference  the source notebooks (solutions filled in): every autograded point
+    untouched  the student release as handed out: no autograded point, and it still runs
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from course_utils.config import repo_root
 from course_utils.tools.nbgrader_run import assignments, nbgrader
 
-REFERENCE_STUDENT = "reference"
+# student id -> the folder (relative to the course root) its notebooks are copied from
+SAMPLES = {"reference": "source", "untouched": "release"}
 
 
 @dataclass(frozen=True)
@@ -24,13 +27,19 @@ class Grade:
     max_code_score: float
     written_max: float  # points of written answers, graded by hand later
 
+    @property
+    def as_expected(self) -> bool:
+        """The reference earns every autograded point; the untouched release none."""
+        want = self.max_code_score if self.student == "reference" else 0
+        return self.code_score == want
 
-def submit_reference(assignment: str, root: Path) -> None:
-    """Copy source/<assignment>/*.ipynb to autograder/submitted/reference/<assignment>/."""
-    target = root / "autograder" / "submitted" / REFERENCE_STUDENT / assignment
+
+def submit(student: str, assignment: str, origin: str, root: Path) -> None:
+    """Copy <origin>/<assignment>/*.ipynb to autograder/submitted/<student>/<assignment>/."""
+    target = root / "autograder" / "submitted" / student / assignment
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for notebook in sorted((root / "source" / assignment).glob("*.ipynb")):
+    for notebook in sorted((root / origin / assignment).glob("*.ipynb")):
         shutil.copy2(notebook, target / notebook.name)
 
 
@@ -45,27 +54,28 @@ def read_grades(student: str, assignment: str, root: Path) -> list[Grade]:
                 for nb in sorted(submission.notebooks, key=lambda nb: nb.name)]
 
 
-def grade_references(root: Path | None = None) -> list[Grade]:
-    """Autograde the reference solutions of every assignment; return their grades."""
+def grade_samples(root: Path | None = None) -> list[Grade]:
+    """Autograde the sample submissions of every assignment; return their grades."""
     root = root or repo_root()
     grades = []
     for assignment in assignments(root):
-        submit_reference(assignment, root)
-        print(f"autograding {assignment} (student '{REFERENCE_STUDENT}') ...", flush=True)
-        nbgrader("autograde", assignment, "--student", REFERENCE_STUDENT, "--force", "--create", root=root)
-        grades += read_grades(REFERENCE_STUDENT, assignment, root)
+        for student, origin in SAMPLES.items():
+            submit(student, assignment, origin, root)
+            print(f"autograding {assignment} for '{student}' ({origin}/) ...", flush=True)
+            nbgrader("autograde", assignment, "--student", student, "--force", "--create", root=root)
+            grades += read_grades(student, assignment, root)
     return grades
 
 
 def format_table(grades: list[Grade]) -> str:
     """The grades as an aligned text table."""
-    rows = [("student", "assignment", "notebook", "autograded", "of", "written (by hand)")]
+    rows = [("student", "assignment", "notebook", "autograded", "of", "written (by hand)", "expected")]
     rows += [(g.student, g.assignment, g.notebook, f"{g.code_score:g}", f"{g.max_code_score:g}",
-              f"{g.written_max:g}") for g in grades]
+              f"{g.written_max:g}", "yes" if g.as_expected else "NO") for g in grades]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def all_full_marks(grades: list[Grade]) -> bool:
-    """True when every notebook scored all its autograded points (and there was one)."""
-    return bool(grades) and all(g.code_score == g.max_code_score for g in grades)
+def all_as_expected(grades: list[Grade]) -> bool:
+    """True when there were grades and every one is what its sample should score."""
+    return bool(grades) and all(g.as_expected for g in grades)

@@ -1,0 +1,47 @@
+"""Keep notebooks clean: no outputs, no execution counts, one canonical kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from course_utils.config import repo_root
+
+KERNEL_METADATA = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+    "language_info": {"name": "python"},
+}
+VOLATILE_CELL_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
+
+
+def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """`nb` without outputs, execution counts or run-time metadata (changed in place)."""
+    nb.metadata = nbformat.from_dict(KERNEL_METADATA)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def has_outputs(path: Path) -> bool:
+    """True when the notebook at `path` stores any output or execution count."""
+    nb = nbformat.read(path, as_version=4)
+    return any(c.cell_type == "code" and (c.outputs or c.execution_count) for c in nb.cells)
+
+
+def strip_files(paths: list[Path] | None = None) -> list[Path]:
+    """Strip the notebooks at `paths` (default: all of source/); return those that changed."""
+    paths = paths or sorted((repo_root() / "source").rglob("*.ipynb"))
+    changed = []
+    for path in paths:
+        before = Path(path).read_text()
+        nb = strip(nbformat.read(path, as_version=4))
+        after = nbformat.writes(nb) + "\n"
+        if after != before:
+            Path(path).write_text(after)
+            changed.append(Path(path))
+    return changed

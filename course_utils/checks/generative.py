@@ -1,0 +1,424 @@
+"""Checks for the generative-models assignment (hidden tests call these).
+
+The student's pieces follow the stubs' interfaces (conventions as in
+`course_utils.reference.generative`):
+
+    Sampling: a keras Layer, Sampling()([mu, logvar]) -> z          mu, logvar, z: (N, d)
+    kl_divergence(mu, logvar) -> scalar                             summed over d, mean over N
+    vae_loss(x, x_hat, mu, logvar, kl_weight) -> scalar             BCE summed over pixels, mean over N, + kl_weight * KL
+    GAN(discriminator, generator, latent_dim); .compile(d_optimizer, g_optimizer, loss_fn);
+        .train_step(real_images) -> {"d_loss": ..., "g_loss": ...}  the discriminator outputs P(real)
+    interpolate(z_a, z_b, steps) -> (steps, d)                      both endpoints included
+    scale_latent(z, factors) -> (len(factors), d)                   row i = factors[i] * z
+    models: check_model_io(model, in_shape, out_shape, value_range)
+
+Each check returns a `Verdict`; anything the student's code raises is a failing
+verdict naming the exception.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course_utils.checks import _trusted as t
+from course_utils.checks._trusted import Verdict, fail, passed
+from course_utils.models.generative import build_conv_net as _build_conv_net
+from course_utils.models.generative import build_deconv_net as _build_deconv_net
+
+# Captured at import: the NumPy the reference formulas use.
+_exp, _log, _sum, _mean, _sqrt, _abs = np.exp, np.log, np.sum, np.mean, np.sqrt, np.abs
+_isclose, _default_rng = np.isclose, np.random.default_rng
+
+# Budgets and tolerances of the checks (to move to course.toml [generative.checks])
+SAMPLING_DRAWS = 20_000  # draws per latent dimension in check_sampling
+SAMPLING_SIGMAS = 6.0  # statistics may miss the expected value by this many standard errors
+GAN_CHECK_IMAGE_SHAPE = (16, 16, 1)  # the tiny DCGAN check_gan_train_step builds
+GAN_CHECK_LATENT_DIM = 8
+GAN_CHECK_FILTERS = 8
+GAN_CHECK_BATCH = 16
+GAN_CHECK_LEARNING_RATE = 2e-4
+GAN_CHECK_BETA_1 = 0.5
+GAN_CHECK_PROBES = 256  # latent vectors on which the step's effect on D is measured
+RTOL = 1e-4  # relative tolerance of the closed-form comparisons
+
+
+def _raised(what: str, e: Exception) -> Verdict:
+    return fail(f"{what} raised {type(e).__name__}: {e}")
+
+
+def _tensor(x):
+    """A float32 backend tensor, as the student's code gets during training."""
+    import keras
+
+    return keras.ops.convert_to_tensor(np.asarray(x, np.float32))
+
+
+def _scalar(value, what: str) -> float:
+    out = t.array(value, what, dtype=np.float64)
+    if out.size != 1:
+        raise ValueError(f"{what} must be a single number (a scalar), got shape {out.shape}")
+    return t.as_float(out.reshape(-1)[0])
+
+
+def _diagnose(got: float, mistakes: dict, *args) -> str:
+    """The name of the first known mistake whose value `got` matches, or ''."""
+    with np.errstate(all="ignore"):
+        for name, formula in mistakes.items():
+            value = formula(*args)
+            if math.isfinite(value) and _isclose(got, value, rtol=RTOL, atol=1e-6):
+                return f" ({name}?)"
+    return ""
+
+
+# ----------------------------------------------------------------------------
+# KL divergence and the VAE loss
+
+
+def _kl(mu, logvar):
+    return t.as_float(_mean(-0.5 * _sum(1 + logvar - mu**2 - _exp(logvar), axis=-1)))
+
+
+_KL_MISTAKES = {
+    "the sign is flipped": lambda mu, lv: -_kl(mu, lv),
+    "the factor 0.5 is missing": lambda mu, lv: 2 * _kl(mu, lv),
+    "it averages over the latent dimensions instead of summing": lambda mu, lv: _kl(mu, lv) / mu.shape[-1],
+    "it sums over the batch instead of averaging": lambda mu, lv: _kl(mu, lv) * mu.shape[0],
+    "exp is missing: logvar used as the variance":
+        lambda mu, lv: _mean(-0.5 * _sum(1 + lv - mu**2 - lv, axis=-1)),
+    "logvar used as the standard deviation":
+        lambda mu, lv: _mean(-0.5 * _sum(1 + _log(lv**2) - mu**2 - lv**2, axis=-1)),
+    "exp(0.5 * logvar), the standard deviation, used where exp(logvar), the variance, belongs":
+        lambda mu, lv: _mean(-0.5 * _sum(1 + lv - mu**2 - _exp(0.5 * lv), axis=-1)),
+}
+
+# (batch, latent, logvar range): batch 1, latent 1, large log-variances
+_KL_CASES = [(1, 1, 1.0), (1, 8, 2.0), (16, 1, 2.0), (32, 64, 1.0), (8, 16, 8.0)]
+
+
+def check_kl(kl_fn) -> Verdict:
+    """`kl_fn(mu, logvar) -> scalar`: KL(N(mu, exp(logvar)) || N(0, I)), summed over the
+    latent dimensions and averaged over the batch, for tensors mu, logvar (N, d)."""
+    rng = _default_rng(0)
+    for batch, latent, spread in _KL_CASES:
+        mu = rng.normal(0, 1.5, (batch, latent)).astype(np.float32)
+        logvar = rng.uniform(-spread, spread, (batch, latent)).astype(np.float32)
+        mu64, lv64 = mu.astype(np.float64), logvar.astype(np.float64)
+        try:
+            got = _scalar(kl_fn(_tensor(mu), _tensor(logvar)), "kl_divergence's result")
+        except Exception as e:  # noqa: BLE001 - any failure of student code is a verdict
+            return _raised(f"kl_divergence(mu, logvar) for mu, logvar of shape {mu.shape}", e)
+        want = _kl(mu64, lv64)
+        if not _isclose(got, want, rtol=RTOL, atol=1e-6):
+            return fail(f"kl_divergence for mu, logvar of shape {mu.shape} gave {got:.6g}, expected "
+                        f"{want:.6g}{_diagnose(got, _KL_MISTAKES, mu64, lv64)}: use "
+                        f"-0.5 * sum over the latent axis of (1 + logvar - mu^2 - exp(logvar)), "
+                        f"then the mean over the batch")
+    return passed("kl_divergence matches the closed form (sum over latent, mean over batch)")
+
+
+def _bce_sum(x, x_hat):
+    return t.as_float(_mean(_sum(-(x * _log(x_hat) + (1 - x) * _log(1 - x_hat)), axis=(1, 2, 3))))
+
+
+_LOSS_MISTAKES = {
+    "the reconstruction is a mean over pixels, not a sum":
+        lambda x, xh, mu, lv, w: _bce_sum(x, xh) / x[0].size + w * _kl(mu, lv),
+    "the reconstruction is a squared error, not binary cross-entropy":
+        lambda x, xh, mu, lv, w: _mean(_sum((x - xh) ** 2, axis=(1, 2, 3))) + w * _kl(mu, lv),
+    "kl_weight multiplies the reconstruction instead of the KL":
+        lambda x, xh, mu, lv, w: w * _bce_sum(x, xh) + _kl(mu, lv),
+    "kl_weight is ignored": lambda x, xh, mu, lv, w: _bce_sum(x, xh) + _kl(mu, lv),
+    "the KL term is missing": lambda x, xh, mu, lv, w: _bce_sum(x, xh),
+}
+
+
+def check_vae_loss(loss_fn) -> Verdict:
+    """`loss_fn(x, x_hat, mu, logvar, kl_weight) -> scalar` = binary cross-entropy summed over
+    the pixels and averaged over the batch + kl_weight * KL; x, x_hat (N, h, w, c)."""
+    rng = _default_rng(1)
+    for (batch, h, w, c, latent), weight in (((3, 8, 8, 1, 5), 1.0), ((2, 4, 4, 3, 2), 0.0),
+                                             ((4, 6, 6, 1, 3), 2.5)):
+        x = (rng.random((batch, h, w, c)) < 0.5).astype(np.float32)
+        x[0] = rng.random((h, w, c))  # grey values too, not only 0 and 1
+        x_hat = rng.uniform(0.05, 0.95, x.shape).astype(np.float32)
+        mu = rng.normal(0, 1, (batch, latent)).astype(np.float32)
+        logvar = rng.uniform(-1, 1, (batch, latent)).astype(np.float32)
+        args64 = [a.astype(np.float64) for a in (x, x_hat, mu, logvar)] + [weight]
+        try:
+            got = _scalar(loss_fn(_tensor(x), _tensor(x_hat), _tensor(mu), _tensor(logvar), weight),
+                          "vae_loss's result")
+        except Exception as e:  # noqa: BLE001
+            return _raised(f"vae_loss(x, x_hat, mu, logvar, kl_weight={weight}) for images {x.shape}", e)
+        want = _bce_sum(*args64[:2]) + weight * _kl(*args64[2:4])
+        if not _isclose(got, want, rtol=RTOL, atol=1e-5):
+            return fail(f"vae_loss for images {x.shape}, latent {latent}, kl_weight={weight} gave {got:.6g}, "
+                        f"expected {want:.6g}{_diagnose(got, _LOSS_MISTAKES, *args64)}: binary cross-entropy "
+                        f"summed over the pixels, averaged over the batch, plus kl_weight * kl_divergence")
+    return passed("vae_loss = summed binary cross-entropy + kl_weight * KL")
+
+
+# ----------------------------------------------------------------------------
+# The reparameterisation trick
+
+_SAMPLING_MU = np.array([0.5, -2.0, 0.0, 3.0, 1.0], np.float32)
+_SAMPLING_LOGVAR = np.array([0.0, 1.5, -2.0, 0.7, -4.0], np.float32)
+# P(|u| < 1) and P(|u| < 2) for a standard normal u
+_NORMAL_WITHIN = {1.0: math.erf(1 / math.sqrt(2)), 2.0: math.erf(2 / math.sqrt(2))}
+
+
+def _sampler(sampling):
+    """A Layer class is instantiated with no arguments; an instance or function is used as is."""
+    return sampling() if isinstance(sampling, type) else sampling
+
+
+def check_sampling(sampling) -> Verdict:
+    """`sampling([mu, logvar]) -> z` (N, d): z = mu + exp(0.5 * logvar) * eps, eps ~ N(0, I), new
+    noise at every call, with gradients reaching mu and logvar. `sampling` is the Layer class, an
+    instance, or a function."""
+    import tensorflow as tf
+
+    try:
+        layer = _sampler(sampling)
+    except Exception as e:  # noqa: BLE001
+        return _raised("Sampling()", e)
+    n, d = SAMPLING_DRAWS, len(_SAMPLING_MU)
+    mu = np.tile(_SAMPLING_MU, (n, 1))
+    logvar = np.tile(_SAMPLING_LOGVAR, (n, 1))
+    try:
+        z = t.array(layer([_tensor(mu), _tensor(logvar)]), "the samples", dtype=np.float64)
+        z2 = t.array(layer([_tensor(mu), _tensor(logvar)]), "the samples", dtype=np.float64)
+    except Exception as e:  # noqa: BLE001
+        return _raised(f"sampling([mu, logvar]) for mu, logvar of shape {mu.shape}", e)
+    if z.shape != (n, d) or z2.shape != (n, d):
+        return fail(f"sampling([mu, logvar]) for mu, logvar of shape {(n, d)} gave shape {z.shape}; "
+                    f"z must have the shape of mu")
+    if t.array_equal(z, z2):
+        return fail("two calls gave the same z: draw new noise eps at every call")
+    std = _exp(0.5 * _SAMPLING_LOGVAR.astype(np.float64))  # (d,)
+    k = SAMPLING_SIGMAS
+    mean_error = _abs(_mean(z, axis=0) - _SAMPLING_MU) / (std / _sqrt(n))  # in standard errors
+    std_error = _abs(z.std(axis=0) - std) / (std / _sqrt(2 * n))
+    for j in range(d):
+        if mean_error[j] > k or std_error[j] > k:
+            return fail(f"for mu={_SAMPLING_MU[j]:g}, logvar={_SAMPLING_LOGVAR[j]:g} the samples have mean "
+                        f"{_mean(z[:, j]):.4g} and standard deviation {z[:, j].std():.4g}; expected "
+                        f"{_SAMPLING_MU[j]:g} and exp(0.5 * logvar) = {std[j]:.4g} (is eps standard normal, "
+                        f"and scaled by exp(0.5 * logvar)?)")
+    u = _abs((z - _SAMPLING_MU) / std)  # |eps|, (n, d)
+    for bound, p in _NORMAL_WITHIN.items():
+        share = t.as_float(_mean(u < bound))
+        if abs(share - p) > k * math.sqrt(p * (1 - p) / u.size):
+            return fail(f"{share:.1%} of the noise values lie within {bound:g} standard deviation(s), "
+                        f"a normal distribution has {p:.1%}: draw eps from N(0, I) (keras.random.normal)")
+
+    weights = _default_rng(2).normal(size=(4, d)).astype(np.float32)
+    mu_t, logvar_t = tf.constant(mu[:4], tf.float32), tf.constant(logvar[:4], tf.float32)
+    try:
+        with tf.GradientTape() as tape:
+            tape.watch([mu_t, logvar_t])
+            total = tf.reduce_sum(tf.convert_to_tensor(layer([mu_t, logvar_t]), tf.float32) * weights)
+        grad_mu, grad_logvar = tape.gradient(total, [mu_t, logvar_t])
+    except Exception as e:  # noqa: BLE001
+        return _raised("differentiating sampling([mu, logvar])", e)
+    for name, grad in (("mu", grad_mu), ("logvar", grad_logvar)):
+        if grad is None:
+            return fail(f"no gradient reaches {name}: compute z from mu and logvar with tensor operations "
+                        f"(keras.ops), not NumPy")
+    grad_mu = t.array(grad_mu, "the gradient for mu", dtype=np.float64)
+    grad_logvar = t.array(grad_logvar, "the gradient for logvar", dtype=np.float64)
+    if not t.allclose(grad_mu, weights, rtol=1e-4, atol=1e-5):
+        return fail("dz/dmu should be 1 for every entry: z = mu + (noise term)")
+    if not t.np_all(grad_logvar != 0):
+        return fail("the gradient for logvar is zero: scale the noise by exp(0.5 * logvar)")
+    return passed("Sampling draws mu + exp(0.5 * logvar) * N(0, I) with gradients for mu and logvar")
+
+
+# ----------------------------------------------------------------------------
+# Latent space
+
+
+def check_interpolation(interp_fn) -> Verdict:
+    """`interp_fn(z_a, z_b, steps) -> (steps, d)`: evenly spaced points from z_a to z_b (d,), both included."""
+    rng = _default_rng(3)
+    for d, steps in ((3, 5), (16, 10), (1, 2), (8, 3)):
+        z_a, z_b = rng.normal(size=(2, d)).astype(np.float32)
+        try:
+            got = t.array(interp_fn(z_a.copy(), z_b.copy(), steps), "interpolate's result", dtype=np.float64)
+        except Exception as e:  # noqa: BLE001
+            return _raised(f"interpolate(z_a, z_b, steps={steps}) with z of shape ({d},)", e)
+        if got.shape != (steps, d):
+            hint = " (off by one?)" if got.ndim == 2 and abs(got.shape[0] - steps) == 1 else ""
+            return fail(f"interpolate(z_a, z_b, steps={steps}) with z of shape ({d},) has shape {got.shape}, "
+                        f"expected ({steps}, {d}){hint}")
+        for row, end, name in ((0, z_a, "first"), (-1, z_b, "last")):
+            if not t.allclose(got[row], end, rtol=1e-6, atol=1e-6):
+                return fail(f"the {name} row must be {'z_a' if row == 0 else 'z_b'} itself: include both "
+                            f"endpoints (np.linspace includes the end unless endpoint=False)")
+        frac = np.linspace(0, 1, steps)[:, None]
+        if not t.allclose(got, z_a + frac * (z_b.astype(np.float64) - z_a), rtol=1e-5, atol=1e-5):
+            return fail(f"interpolate(steps={steps}) must be evenly spaced on the straight line from z_a "
+                        f"to z_b: row i = z_a + i / (steps - 1) * (z_b - z_a)")
+    return passed("interpolate: evenly spaced, both endpoints exact")
+
+
+def check_latent_scaling(scale_fn) -> Verdict:
+    """`scale_fn(z, factors) -> (len(factors), d)`, row i = factors[i] * z for z (d,)."""
+    rng = _default_rng(4)
+    for d, factors in ((4, [0.0, 0.5, 1.0, 2.0, -1.0]), (1, [3.5]), (16, [0.25, 4.0, 1.5])):
+        z = rng.normal(size=d).astype(np.float32)
+        try:
+            got = t.array(scale_fn(z.copy(), list(factors)), "scale_latent's result", dtype=np.float64)
+        except Exception as e:  # noqa: BLE001
+            return _raised(f"scale_latent(z, {factors}) with z of shape ({d},)", e)
+        if got.shape != (len(factors), d):
+            return fail(f"scale_latent(z, {factors}) with z of shape ({d},) has shape {got.shape}, "
+                        f"expected ({len(factors)}, {d}): one row per factor")
+        want = np.asarray(factors, np.float64)[:, None] * z
+        if not t.allclose(got, want, rtol=1e-5, atol=1e-6):
+            return fail(f"scale_latent(z, {factors}) is wrong: row i must be factors[i] * z")
+    return passed("scale_latent: one row factors[i] * z per factor")
+
+
+# ----------------------------------------------------------------------------
+# Model shapes
+
+
+def check_model_io(model, in_shape, out_shape, value_range=None, what="the model") -> Verdict:
+    """`model` maps (N, *in_shape) to (N, *out_shape), values within `value_range` (lo, hi) if given.
+
+    Inputs are latent vectors from N(0, I) when in_shape has one axis, images in [0, 1] otherwise."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        return fail(f"{what} must be a keras.Model, got {type(model).__name__}")
+    in_shape, out_shape = tuple(in_shape), tuple(out_shape)
+    rng = _default_rng(5)
+    x = (rng.normal(size=(3, *in_shape)) if len(in_shape) == 1 else rng.random((3, *in_shape))).astype(np.float32)
+    try:
+        y = t.array(keras.Model.predict(model, x, verbose=0), f"{what}'s output")
+    except Exception as e:  # noqa: BLE001
+        return _raised(f"{what} on input of shape {x.shape}", e)
+    if y.shape != (3, *out_shape):
+        return fail(f"{what} maps {x.shape} to {y.shape}, expected {(3, *out_shape)}")
+    if value_range is not None:
+        lo, hi = value_range
+        if y.min() < lo - 1e-6 or y.max() > hi + 1e-6:
+            return fail(f"{what}'s outputs span [{y.min():.3g}, {y.max():.3g}], expected values in "
+                        f"[{lo:g}, {hi:g}] (check the output activation)")
+    return passed(f"{what}: {(None, *in_shape)} -> {(None, *out_shape)}")
+
+
+def check_vae_models(encoder, decoder, image_shape, latent_dim) -> Verdict:
+    """encoder: images (N, *image_shape) -> (N, 2 * latent_dim), mu and logvar side by side;
+    decoder: (N, latent_dim) -> images in [0, 1]."""
+    verdict = check_model_io(encoder, image_shape, (2 * latent_dim,), None, "the encoder")
+    if verdict:
+        verdict = check_model_io(decoder, (latent_dim,), image_shape, (0, 1), "the decoder")
+    return verdict
+
+
+def check_gan_models(generator, discriminator, image_shape, latent_dim) -> Verdict:
+    """generator: (N, latent_dim) -> images (N, *image_shape) in [0, 1]; discriminator:
+    images -> (N, 1) probabilities in [0, 1]."""
+    verdict = check_model_io(generator, (latent_dim,), image_shape, (0, 1), "the generator")
+    if verdict:
+        verdict = check_model_io(discriminator, image_shape, (1,), (0, 1), "the discriminator")
+    return verdict
+
+
+# ----------------------------------------------------------------------------
+# One GAN training step
+
+
+def _recording_adam(record: list):
+    """An Adam optimizer that appends the ids of the variables it updates to `record`."""
+    import keras
+
+    class RecordingAdam(keras.optimizers.Adam):
+        def apply(self, grads, trainable_variables=None):
+            variables = self._trainable_variables if trainable_variables is None else trainable_variables
+            record.extend(id(v) for v in variables)
+            return super().apply(grads, trainable_variables)
+
+    return RecordingAdam(GAN_CHECK_LEARNING_RATE, beta_1=GAN_CHECK_BETA_1)
+
+
+def _snapshot(network):
+    return [np.array(w) for w in network.get_weights()]
+
+
+def _changed(before, network) -> bool:
+    return not all(t.array_equal(b, a) for b, a in zip(before, network.get_weights()))
+
+
+def check_gan_train_step(gan_class) -> Verdict:
+    """One `train_step(real_images)` of `gan_class(discriminator=, generator=, latent_dim=)`,
+    compiled with `d_optimizer`, `g_optimizer` (Adam) and `loss_fn` (binary cross-entropy), on a
+    tiny DCGAN: it returns finite `d_loss` and `g_loss`; updates the discriminator with
+    d_optimizer only, so that it tells real (1) from fake (0) better; then the generator with
+    g_optimizer only, so that the discriminator finds its images more real."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    shape, latent = GAN_CHECK_IMAGE_SHAPE, GAN_CHECK_LATENT_DIM
+    discriminator = _build_conv_net(shape, 1, 2, GAN_CHECK_FILTERS, out_activation="sigmoid")
+    generator = _build_deconv_net(latent, shape, 2, GAN_CHECK_FILTERS)
+    d_record, g_record = [], []
+    try:
+        gan = gan_class(discriminator=discriminator, generator=generator, latent_dim=latent)
+        gan.compile(d_optimizer=_recording_adam(d_record), g_optimizer=_recording_adam(g_record),
+                    loss_fn=keras.losses.BinaryCrossentropy())
+    except Exception as e:  # noqa: BLE001
+        return _raised("GAN(discriminator=..., generator=..., latent_dim=...) and compile(d_optimizer=..., "
+                       "g_optimizer=..., loss_fn=...)", e)
+
+    rng = _default_rng(6)
+    real = rng.random((GAN_CHECK_BATCH, *shape)).astype(np.float32)
+    probes = rng.normal(size=(GAN_CHECK_PROBES, latent)).astype(np.float32)
+
+    def judge(images):  # the discriminator's mean P(real)
+        return t.as_float(_mean(t.array(discriminator(images, training=False), "D's output", np.float64)))
+
+    fakes_before = np.array(generator(probes, training=False))
+    d_before, g_before = _snapshot(discriminator), _snapshot(generator)
+    separation_before = judge(real) - judge(fakes_before)
+    try:
+        logs = gan.train_step(_tensor(real))
+        losses = {name: _scalar(logs[name], f"train_step's {name}") for name in ("d_loss", "g_loss")}
+    except Exception as e:  # noqa: BLE001
+        return _raised(f"train_step on real images of shape {real.shape} (it must return a dict with "
+                       f"'d_loss' and 'g_loss')", e)
+
+    d_ids = {id(v) for v in discriminator.trainable_weights}
+    g_ids = {id(v) for v in generator.trainable_weights}
+    if not _changed(d_before, discriminator):
+        return fail("train_step did not change the discriminator's weights")
+    if not _changed(g_before, generator):
+        return fail("train_step did not change the generator's weights: after the discriminator, "
+                    "update the generator through the discriminator with g_optimizer")
+    if not d_record or not g_record:
+        return fail("train_step must update the discriminator with self.d_optimizer and the generator "
+                    "with self.g_optimizer, the optimizers given to compile")
+    if not set(d_record) <= d_ids:
+        return fail("d_optimizer updated variables outside the discriminator: apply it to "
+                    "discriminator.trainable_weights only")
+    if not set(g_record) <= g_ids:
+        return fail("g_optimizer updated variables outside the generator (the discriminator too?): apply "
+                    "it to generator.trainable_weights only")
+    try:  # the networks after the student's step (NaN weights end here)
+        separation_after = judge(real) - judge(fakes_before)
+        fakes_after = np.array(generator(probes, training=False))
+        fooled_before, fooled_after = judge(fakes_before), judge(fakes_after)
+    except Exception as e:  # noqa: BLE001
+        return _raised("the networks after train_step", e)
+    if separation_after <= separation_before:
+        return fail("after the step the discriminator tells real from fake images worse, not better: "
+                    "train it with label 1 for real and 0 for generated images, on its own loss "
+                    "(not the generator's)")
+    if fooled_after <= fooled_before:
+        return fail("after the step the discriminator finds the generated images less real: train the "
+                    "generator to make the discriminator output 1 (real) for its images")
+    return passed(f"one train_step updates D then G the right way (d_loss {losses['d_loss']:.3g}, "
+                  f"g_loss {losses['g_loss']:.3g})")

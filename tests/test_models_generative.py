@@ -1,0 +1,157 @@
+"""The generative building blocks (given to students) and the reference VAE and GAN."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from course_utils.models.generative import (  # noqa: E402
+    activation_shapes, build_cnn_autoencoder, build_conv_net, build_deconv_net, build_dense_autoencoder,
+    image_grid, max_upsampling_layers, sample_latents,
+)
+from course_utils.reference import generative as ref  # noqa: E402
+
+
+def _conv_filters(model):
+    return [layer.filters for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+
+
+# ---------------------------------------------------------------- builders
+
+def test_conv_net_64x64x3_shapes():
+    net = build_conv_net((64, 64, 3), 128)
+    shapes = [shape for _, shape in activation_shapes(net)]
+    assert shapes == [(None, 64, 64, 3), (None, 32, 32, 128), (None, 16, 16, 128), (None, 8, 8, 128),
+                      (None, 4, 4, 128), (None, 2048), (None, 128)]
+    y = net.predict(np.random.default_rng(0).random((2, 64, 64, 3)), verbose=0)
+    assert y.shape == (2, 128) and 0 <= y.min() and y.max() <= 1  # sigmoid by default
+
+
+def test_conv_net_28x28x1_and_output_shapes():
+    net = build_conv_net((28, 28, 1), 1, n_downsampling_layers=2, filters=8, out_activation=None)
+    assert activation_shapes(net)[2] == ("conv_1", (None, 7, 7, 8))
+    assert net.output_shape == (None, 1)
+    assert build_conv_net((28, 28, 1), (4, 4), 4, 4).output_shape == (None, 4, 4)
+
+
+def test_deconv_net_64x64x3_and_28x28x1():
+    net = build_deconv_net(64, (64, 64, 3))
+    shapes = [shape for _, shape in activation_shapes(net)]
+    assert shapes == [(None, 64), (None, 2048), (None, 4, 4, 128), (None, 8, 8, 128), (None, 16, 16, 128),
+                      (None, 32, 32, 128), (None, 64, 64, 128), (None, 64, 64, 3)]
+    small = build_deconv_net(16, (28, 28, 1), n_upsampling_layers=2, filters=8)
+    y = small.predict(sample_latents(3, 16, seed=0), verbose=0)
+    assert y.shape == (3, 28, 28, 1) and 0 <= y.min() and y.max() <= 1
+
+
+def test_filter_growth_doubles_filters_and_decoder_mirrors_them():
+    assert _conv_filters(build_conv_net((64, 64, 3), 8, filters=8)) == [8, 8, 8, 8]
+    assert _conv_filters(build_conv_net((64, 64, 3), 8, filters=8, filter_growth=2)) == [8, 16, 32, 64]
+    deconv = build_deconv_net(8, (64, 64, 3), filters=8, filter_growth=2)
+    assert _conv_filters(deconv) == [64, 32, 16, 8, 3]  # transposed convolutions, then the output conv
+    assert deconv.get_layer("reshape").output.shape == (None, 4, 4, 64)
+
+
+def test_deconv_net_rejects_shapes_it_cannot_reach():
+    assert max_upsampling_layers(28, 28) == 2 and max_upsampling_layers(64, 48) == 4
+    with pytest.raises(ValueError, match="n_upsampling_layers=2"):
+        build_deconv_net(16, (28, 28, 1))
+    with pytest.raises(ValueError, match="divisible"):
+        build_deconv_net(16, (30, 30, 3), n_upsampling_layers=2)
+
+
+@pytest.mark.parametrize("builder", [build_dense_autoencoder, build_cnn_autoencoder])
+def test_autoencoders_for_fashion_mnist(builder):
+    autoencoder, encoder, decoder = builder()
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype(np.float32)
+    assert encoder.predict(x, verbose=0).shape == (4, 128)
+    assert decoder.predict(np.zeros((4, 128)), verbose=0).shape == (4, 28, 28, 1)
+    assert autoencoder.optimizer is not None
+    history = autoencoder.fit(x, x, epochs=1, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_cnn_autoencoder_has_no_dense_layer():
+    autoencoder, encoder, decoder = build_cnn_autoencoder()
+    for model in (encoder, decoder):
+        assert not any(isinstance(layer, keras.layers.Dense) for layer in model.layers)
+    assert build_cnn_autoencoder((32, 32, 3), 64)[0].output_shape == (None, 32, 32, 3)
+    with pytest.raises(ValueError):
+        build_cnn_autoencoder((30, 30, 1))
+
+
+# ---------------------------------------------------------------- latent helpers
+
+def test_sample_latents():
+    z = sample_latents(500, 8, seed=1)
+    assert z.shape == (500, 8) and z.dtype == np.float32
+    assert np.array_equal(z, sample_latents(500, 8, seed=1))
+    assert abs(z.std() - 1) < 0.05
+    assert np.allclose(sample_latents(500, 8, seed=1, scale=2.0), 2 * z)
+    truncated = sample_latents(2000, 8, seed=1, truncation=0.5, scale=3.0)
+    assert np.abs(truncated).max() <= 1.5 and truncated.std() > 0.5
+    with pytest.raises(ValueError):
+        sample_latents(2, 2, truncation=0)
+
+
+def test_image_grid_places_images_row_by_row():
+    images = np.arange(6 * 2 * 3 * 1).reshape(6, 2, 3, 1)
+    grid = image_grid(images, 2, 3)
+    assert grid.shape == (4, 9, 1)
+    assert np.array_equal(grid[0:2, 3:6], images[1]) and np.array_equal(grid[2:4, 0:3], images[3])
+    padded = image_grid(images[:4, ..., 0], 2, 3)  # (N, h, w): no channel axis, blanks at the end
+    assert padded.shape == (4, 9) and not padded[2:, 3:].any()
+    with pytest.raises(ValueError):
+        image_grid(images, 2, 2)
+
+
+def test_interpolate_and_scale_latent():
+    z_a, z_b = np.array([1.0, -2.0], np.float32), np.array([3.0, 2.0], np.float32)
+    path = ref.interpolate(z_a, z_b, 5)
+    assert path.shape == (5, 2) and path.dtype == np.float32
+    assert np.array_equal(path[0], z_a) and np.array_equal(path[-1], z_b)
+    assert np.allclose(path[2], [2.0, 0.0])
+    scaled = ref.scale_latent(z_a, [0, 0.5, 2])
+    assert np.allclose(scaled, [[0, 0], [0.5, -1], [2, -4]])
+
+
+# ---------------------------------------------------------------- VAE and GAN
+
+def test_kl_and_vae_loss_conventions():
+    zeros = np.zeros((3, 4), np.float32)
+    assert float(ref.kl_divergence(zeros, zeros)) == pytest.approx(0)
+    mu = np.ones((3, 4), np.float32)  # KL = 0.5 * sum(mu^2) = 2 per example
+    assert float(ref.kl_divergence(mu, zeros)) == pytest.approx(2.0)
+    x = np.full((2, 2, 2, 1), 0.5, np.float32)  # BCE of 0.5 vs 0.5 = log 2 per pixel, 4 pixels
+    assert float(ref.vae_loss(x, x, mu[:2], zeros[:2], 0.5)) == pytest.approx(4 * np.log(2) + 1.0, rel=1e-5)
+
+
+def test_vae_trains_one_epoch_and_tracks_its_losses():
+    keras.utils.set_random_seed(0)
+    vae = ref.build_vae((16, 16, 1), latent_dim=4, n_layers=2, filters=4, seed=0)
+    x = np.random.default_rng(0).random((16, 16, 16, 1)).astype(np.float32)
+    logs = vae.fit(x, epochs=1, batch_size=8, verbose=0).history
+    assert set(logs) >= {"loss", "reconstruction", "kl"}
+    assert all(np.isfinite(logs[k][0]) for k in ("loss", "reconstruction", "kl"))
+    assert logs["loss"][0] == pytest.approx(logs["reconstruction"][0] + logs["kl"][0], rel=1e-4)
+    scores = vae.evaluate(x, batch_size=8, verbose=0, return_dict=True)
+    assert set(scores) >= {"loss", "reconstruction", "kl"}
+    assert vae.predict(x[:2], verbose=0).shape == (2, 16, 16, 1)
+
+
+def test_gan_trains_one_epoch_and_tracks_its_losses():
+    keras.utils.set_random_seed(0)
+    gan = ref.build_gan((16, 16, 1), latent_dim=8, n_layers=2, filters=8, seed=0)
+    x = np.random.default_rng(0).random((16, 16, 16, 1)).astype(np.float32)
+    logs = gan.fit(x, epochs=1, batch_size=8, verbose=0).history
+    assert np.isfinite(logs["d_loss"][0]) and np.isfinite(logs["g_loss"][0])
+    assert gan.generator.predict(sample_latents(2, 8, seed=0), verbose=0).shape == (2, 16, 16, 1)
+
+
+def test_course_defaults_build_64x64x3_models():
+    vae, gan = ref.build_vae(), ref.build_gan()
+    assert vae.encoder.output_shape == (None, 2 * ref.VAE_LATENT_DIM)
+    assert vae.decoder.output_shape == (None, 64, 64, 3)
+    assert gan.generator.input_shape == (None, ref.GAN_LATENT_DIM)
+    assert gan.discriminator.output_shape == (None, 1)
+    assert float(gan.d_optimizer.beta_1) == ref.GAN_BETA_1

@@ -27,7 +27,8 @@ c.CourseDirectory.feedback_directory = os.path.join("autograder", "feedback")
 os.makedirs(os.path.join(here, "autograder"), exist_ok=True)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "autograder", "gradebook.db")
 # Trained weights, caches and checkpoints never travel into a release.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.keras", "*.h5", "*.npy", "*.py"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.keras", "*.h5", "*.npy", "*.py",
+                            "*.png", "gan_mosaics"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

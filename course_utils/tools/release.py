@@ -27,12 +27,16 @@ def _swap_in(built: Path, target: Path) -> None:
 def release(assignment: str, root: Path | None = None) -> None:
     """Write release/<assignment>/ (student version) and solutions/<assignment>/."""
     root = root or repo_root()
-    for command, folder in (("generate_assignment", "release"), ("generate_solution", "solutions")):
-        (root / folder).mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=root / folder, prefix=".build-") as tmp:
-            option = "release_directory" if folder == "release" else "solution_directory"
-            nbgrader(command, assignment, "--force", f"--CourseDirectory.{option}={tmp}", root=root)
-            _swap_in(Path(tmp) / assignment, root / folder / assignment)
+    # A throwaway gradebook: a release never touches the TA's grades (grading registers
+    # the assignment in its own gradebook when it starts).
+    with tempfile.TemporaryDirectory() as scratch:
+        db = f"--CourseDirectory.db_url=sqlite:///{scratch}/gradebook.db"
+        for command, folder in (("generate_assignment", "release"), ("generate_solution", "solutions")):
+            (root / folder).mkdir(exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=root / folder, prefix=".build-") as tmp:
+                option = "release_directory" if folder == "release" else "solution_directory"
+                nbgrader(command, assignment, "--force", db, f"--CourseDirectory.{option}={tmp}", root=root)
+                _swap_in(Path(tmp) / assignment, root / folder / assignment)
     print(f"released {assignment}: release/{assignment}/, solutions/{assignment}/")
 
 

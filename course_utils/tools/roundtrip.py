@@ -34,9 +34,22 @@ class Grade:
         return self.code_score == want
 
 
+def workspace(root: Path) -> Path:
+    """The round trip's own folder, gradebook included: it never touches the TA's grades."""
+    return root / "autograder" / "work" / "roundtrip"
+
+
+def _course_options(work: Path) -> list[str]:
+    """nbgrader options that point submissions, autograded copies and the gradebook at `work`."""
+    return [f"--CourseDirectory.db_url=sqlite:///{work / 'gradebook.db'}",
+            f"--CourseDirectory.submitted_directory={work / 'submitted'}",
+            f"--CourseDirectory.autograded_directory={work / 'autograded'}",
+            f"--CourseDirectory.release_directory={work / 'release'}"]
+
+
 def submit(student: str, assignment: str, origin: str, root: Path) -> None:
-    """Copy <origin>/<assignment>/*.ipynb to autograder/submitted/<student>/<assignment>/."""
-    target = root / "autograder" / "submitted" / student / assignment
+    """Copy <origin>/<assignment>/*.ipynb into the workspace's submitted/<student>/<assignment>/."""
+    target = workspace(root) / "submitted" / student / assignment
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for notebook in sorted((root / origin / assignment).glob("*.ipynb")):
@@ -44,10 +57,10 @@ def submit(student: str, assignment: str, origin: str, root: Path) -> None:
 
 
 def read_grades(student: str, assignment: str, root: Path) -> list[Grade]:
-    """One Grade per notebook of `student`'s submission of `assignment`, from the gradebook."""
+    """One Grade per notebook of `student`'s submission of `assignment`, from the workspace's gradebook."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'autograder' / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{workspace(root) / 'gradebook.db'}") as gb:
         submission = gb.find_submission(assignment, student)
         return [Grade(student, assignment, nb.name, nb.code_score, nb.max_code_score,
                       nb.max_score - nb.max_code_score)
@@ -55,14 +68,19 @@ def read_grades(student: str, assignment: str, root: Path) -> list[Grade]:
 
 
 def grade_samples(root: Path | None = None) -> list[Grade]:
-    """Autograde the sample submissions of every assignment; return their grades."""
+    """Autograde the sample submissions of every assignment in a fresh workspace; return their grades."""
     root = root or repo_root()
+    work = workspace(root)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    options = _course_options(work)
     grades = []
     for assignment in assignments(root):
+        nbgrader("generate_assignment", assignment, "--force", *options, root=root)  # registers its grade cells
         for student, origin in SAMPLES.items():
             submit(student, assignment, origin, root)
             print(f"autograding {assignment} for '{student}' ({origin}/) ...", flush=True)
-            nbgrader("autograde", assignment, "--student", student, "--force", "--create", root=root)
+            nbgrader("autograde", assignment, "--student", student, "--force", "--create", *options, root=root)
             grades += read_grades(student, assignment, root)
     return grades
 

@@ -436,3 +436,14 @@ def test_error_categories_of_perfect_predictions(data):
     cats = ar.error_categories(data.test.a, data.test.b, data.test.op, ar.decode(data.test.y_text))
     assert not cats["wrong"].any() and not cats["position"].any() and not cats["invalid"].any()
     assert cats["carry"].sum() > 0 and cats["borrow"].sum() > 0
+
+
+def test_given_digit_pools_are_used_as_they_are():
+    rng = np.random.default_rng(0)
+    train_pool = (rng.integers(0, 255, (50, 28, 28), dtype=np.uint8), np.arange(50) % 10)
+    test_pool = (rng.integers(0, 255, (30, 28, 28), dtype=np.uint8), np.arange(30) % 10)
+    data = ar.make_dataset(0.5, digit_pools=(train_pool, test_pool), seed=1)
+    assert data.train_pool[0] is not None and len(data.train_pool[0]) == 50 and len(data.test_pool[0]) == 30
+    assert data.test.x_img.shape == (10000, 5, 28, 28)
+    with pytest.raises(ValueError, match="not both"):
+        ar.make_dataset(0.5, digits=train_pool, digit_pools=(train_pool, test_pool))

@@ -397,6 +397,7 @@ def make_dataset(
     seed=0,
     digits=None,
     digit_test_fraction=0.5,
+    digit_pools=None,
     render_images=True,
 ):
     """Every query, split into train and test: an ArithmeticData.
@@ -404,7 +405,9 @@ def make_dataset(
     Text arrays always: `data.train.x_text` (N_train, 5, 13), `y_text`
     (N_train, 3, 13) float32 for max_number=99. With `digits=(images,
     labels)` (MNIST, uint8 (P, 28, 28) and (P,)), the digits are split into
-    disjoint pools (`digit_test_fraction` to test) and, unless
+    disjoint pools (`digit_test_fraction` to test); or pass the two pools
+    yourself as `digit_pools=((train_images, train_labels), (test_images,
+    test_labels))`, e.g. MNIST's own train and test digits. Then, unless
     render_images=False, `x_img` (N, 5, 28, 28) and `y_img` (N, 3, 28, 28)
     float32 are rendered, train side from the train pool, test side from the
     test pool. `render_split` renders them later, or a subset.
@@ -427,8 +430,13 @@ def make_dataset(
         )
 
     pools = (None, None)
+    if digits is not None and digit_pools is not None:
+        raise ValueError("pass either digits=(images, labels) or digit_pools=(train_pool, test_pool), not both")
     if digits is not None:
         pools = split_digit_pool(*digits, test_fraction=digit_test_fraction, seed=seed)
+    elif digit_pools is not None:
+        (train_x, train_y), (test_x, test_y) = digit_pools
+        pools = ((np.asarray(train_x), np.asarray(train_y)), (np.asarray(test_x), np.asarray(test_y)))
     data = ArithmeticData(
         train=side(splits[0]),
         test=side(splits[1]),
@@ -440,7 +448,7 @@ def make_dataset(
         train_pool=pools[0],
         test_pool=pools[1],
     )
-    if digits is None or not render_images:
+    if pools[0] is None or not render_images:
         return data
     images = {}
     for name in SIDES:

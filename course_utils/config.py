@@ -66,9 +66,14 @@ _BATCH = (int, _positive, "a batch size > 0")
 _EXAMPLES = (int, _non_negative, "a number of training examples (0: all of the training part)")
 
 
-def _check_budget(score_key: str, score_rule: tuple) -> dict:
+def _check_budget(score_key: str, score_rule: tuple, epochs_rule: tuple = _EPOCHS) -> dict:
     """The schema of one hidden accuracy check: its training budget and the score it requires."""
-    return {"epochs": _EPOCHS, "batch_size": _BATCH, "max_train_examples": _EXAMPLES, score_key: score_rule}
+    return {"epochs": epochs_rule, "batch_size": _BATCH, "max_train_examples": _EXAMPLES, score_key: score_rule}
+
+
+_PER_SPLIT_EPOCHS = (list, lambda v: bool(v) and all(isinstance(e, int) and not isinstance(e, bool) and e > 0
+                                                     for e in v),
+                     "a list of epochs > 0, one per split")
 
 
 SCHEMA["seq2seq"] = {
@@ -76,20 +81,70 @@ SCHEMA["seq2seq"] = {
     "epochs": {mode: _EPOCHS for mode in BUDGET_MODES},
     "checks": {
         "text2text": _check_budget("min_exact", (list, lambda v: bool(v) and all(_unit(x) for x in v),
-                                                 "a list of exact-match fractions in [0, 1], one per split")),
+                                                 "a list of exact-match fractions in [0, 1], one per split"),
+                                   _PER_SPLIT_EPOCHS),
         "image2text": _check_budget("min_exact", ((int, float), _unit, "an exact-match fraction in [0, 1]")),
         "text2image": _check_budget("min_semantic", ((int, float), _unit, "a fraction in [0, 1]")),
     },
 }
 
 
+def _per_mode(rule: tuple) -> dict:
+    """One value per budget mode, each following `rule`."""
+    return {mode: rule for mode in BUDGET_MODES}
+
+
+_RATE = ((int, float), lambda x: not isinstance(x, bool) and 0 < x < 1, "a learning rate strictly between 0 and 1")
+_COUNT = (int, _positive, "an integer > 0")
+
+SCHEMA["generative"] = {
+    "image_size": (int, lambda n: n >= 16 and n % 16 == 0, "an image size in pixels, a multiple of 16"),
+    "n_layers": (int, lambda n: 1 <= n <= 6, "a number of stride-2 layers from 1 to 6"),
+    "fashion_n_layers": (int, lambda n: n in (1, 2), "1 or 2 (28 = 7 * 2**2)"),
+    "mosaic_every": (int, _positive, "a number of epochs > 0"),
+    "mosaic_side": (int, _positive, "images per side of the GAN mosaic, > 0"),
+    "strip_steps": (int, lambda n: n >= 2, "a number of images >= 2"),
+    "vae": {
+        "latent_dim": (int, _positive, "a latent size > 0"),
+        "batch_size": _BATCH,
+        "learning_rate": _RATE,
+        "kl_weight": ((int, float), lambda x: not isinstance(x, bool) and x >= 0, "a weight >= 0"),
+    },
+    "gan": {
+        "latent_dim": (int, _positive, "a latent size > 0"),
+        "batch_size": _BATCH,
+        "learning_rate": _RATE,
+        "beta_1": ((int, float), lambda x: not isinstance(x, bool) and 0 <= x < 1, "Adam's beta_1 in [0, 1)"),
+        "lr_comparison": (list, lambda v: len(v) >= 2 and all(_RATE[1](x) for x in v),
+                          "a list of at least two learning rates, each strictly between 0 and 1"),
+    },
+    "fashion": {
+        "latent_dim": (int, lambda n: n > 0 and n % 16 == 0, "a latent size > 0, a multiple of 16"),
+        "batch_size": _BATCH,
+    },
+    "sizes": {
+        "images": _per_mode((int, lambda n: n >= 32, "a number of images >= 32")),
+        "filters": _per_mode((int, _positive, "a number of filters > 0")),
+        "fashion_train": _per_mode(_COUNT),
+        "fashion_test": _per_mode((int, lambda n: n >= 2, "a number of test images >= 2")),
+        "fashion_filters": _per_mode((int, _positive, "a number of filters > 0")),
+        "frechet_samples": _per_mode((int, lambda n: n >= 2, "a number of images >= 2")),
+        "feature_examples": _per_mode(_EXAMPLES),
+    },
+    # epochs of the notebook's own training cells, per model and budget mode
+    "epochs": {name: _per_mode(_EPOCHS) for name in
+               ("cae", "vae", "gan", "gan_lr", "fashion_ae", "fashion_vae", "fashion_gan")},
+}
+
+
 def _check_consistency(config: Mapping[str, Any], source: str) -> None:
     """Rules that tie several keys together."""
     splits = config["arithmetic"]["splits"]
-    mins = config["seq2seq"]["checks"]["text2text"]["min_exact"]
-    if len(mins) != len(splits):
-        raise ConfigError(f"{source}: seq2seq.checks.text2text.min_exact has {len(mins)} values but "
-                          f"arithmetic.splits has {len(splits)}; give one threshold per split")
+    for key in ("min_exact", "epochs"):
+        values = config["seq2seq"]["checks"]["text2text"][key]
+        if len(values) != len(splits):
+            raise ConfigError(f"{source}: seq2seq.checks.text2text.{key} has {len(values)} values but "
+                              f"arithmetic.splits has {len(splits)}; give one per split")
 
 
 def repo_root() -> Path:

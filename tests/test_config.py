@@ -75,3 +75,30 @@ def test_import_is_fast_and_never_imports_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[1:] == ["False", "False"], "importing course_utils must not import TensorFlow or Keras"
     assert float(out[0]) < 1.0
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("generative", "epochs", "gan", "ci"), 0, "generative.epochs.gan.ci"),
+    (("generative", "sizes", "images", "grading"), 8, "generative.sizes.images.grading"),
+    (("generative", "gan", "lr_comparison"), [2e-4], "generative.gan.lr_comparison"),
+    (("generative", "vae", "learning_rate"), 1.5, "generative.vae.learning_rate"),
+    (("generative", "image_size"), 60, "generative.image_size"),
+])
+def test_bad_generative_values_name_the_key(raw, path, value, message):
+    bad = copy.deepcopy(raw)
+    table = bad
+    for key in path[:-1]:
+        table = table[key]
+    table[path[-1]] = value
+    with pytest.raises(ConfigError, match=message):
+        validate(bad)
+
+
+def test_generative_budgets_cover_every_mode(raw):
+    generative = load_config()["generative"]
+    for table in ("sizes", "epochs"):
+        for name, per_mode in generative[table].items():
+            assert set(per_mode) == {"student", "grading", "ci"}, f"generative.{table}.{name}"
+    del raw["generative"]["epochs"]["vae"]["ci"]
+    with pytest.raises(ConfigError, match="generative.epochs.vae.ci is missing"):
+        validate(raw)

@@ -1,0 +1,1 @@
+"""Instructor-side reference solutions; imports Keras (never imported by `course_utils`)."""

@@ -1,0 +1,212 @@
+"""Every seq2seq check passes the reference solution and fails deliberately wrong work."""
+
+import numpy as np
+import pytest
+
+from course_utils.checks import seq2seq as checks
+from course_utils.data import arithmetic
+from tests.notebooks import solution_namespace
+
+keras = pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return solution_namespace("seq2seq", "seq2seq_arithmetic")
+
+
+# ---------------------------------------------------------------- encode / decode
+
+def test_encode_and_decode_pass_the_solution(solution):
+    assert checks.check_encode(solution["encode_strings"])
+    assert checks.check_decode(solution["decode_onehot"])
+
+
+def _encode_no_padding(strings, width):
+    x = arithmetic.encode(strings, width=width)
+    x[:, :, arithmetic.VOCAB.index(" ")] = 0  # padding left all-zero
+    return x
+
+
+def _encode_off_by_one(strings, width):
+    return np.roll(arithmetic.encode(strings, width=width), 1, axis=-1)
+
+
+def _encode_accepts_anything(strings, width):
+    return arithmetic.encode([s.replace("*", " ") for s in strings], width=width)
+
+
+@pytest.mark.parametrize("wrong", [_encode_no_padding, _encode_off_by_one, _encode_accepts_anything])
+def test_encode_check_fails_wrong_encoders(wrong):
+    verdict = checks.check_encode(wrong)
+    assert not verdict and verdict.reason
+
+
+class _LiesAboutEquality(str):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda p: [s.strip() for s in arithmetic.decode(p)],                              # drops padding
+    lambda p: ["".join(arithmetic.VOCAB[max(i - 1, 0)] for i in row) for row in np.argmax(p, -1)],  # off by one
+    lambda p: [_LiesAboutEquality("?") for _ in range(len(p))],                       # __eq__ always True
+    lambda p: [s for s in arithmetic.decode(np.round(p))],                            # breaks on probabilities
+])
+def test_decode_check_fails_wrong_decoders(wrong):
+    verdict = checks.check_decode(wrong)
+    assert not verdict and verdict.reason
+
+
+def test_verdict_cannot_be_forged():
+    verdict = checks.fail("no")
+    with pytest.raises(AttributeError):
+        verdict._passed = True
+    assert not verdict
+
+
+# ---------------------------------------------------------------- builders
+
+@pytest.mark.parametrize("modality", checks.MODALITIES)
+def test_builder_checks_pass_the_solution(solution, modality):
+    assert checks.check_builder(solution[f"build_{modality}"], modality)
+    assert checks.check_deeper_encoder(solution[f"build_{modality}"], modality)
+
+
+def _wrong_shape(query_len, answer_len, vocab_size, encoder_layers=1):
+    model = keras.Sequential([keras.Input((query_len, vocab_size)), keras.layers.LSTM(32, return_sequences=True),
+                              keras.layers.Dense(vocab_size, activation="softmax")])  # (N, Tq, V), not (N, Ta, V)
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def _no_softmax(query_len, answer_len, vocab_size, encoder_layers=1):
+    model = keras.Sequential([keras.Input((query_len, vocab_size)), keras.layers.LSTM(32),
+                              keras.layers.RepeatVector(answer_len), keras.layers.LSTM(32, return_sequences=True),
+                              keras.layers.Dense(vocab_size)])
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def _ignores_layers(query_len, answer_len, vocab_size, encoder_layers=1):
+    """A right model that builds one encoder layer whatever encoder_layers says."""
+    model = keras.Sequential([keras.Input((query_len, vocab_size)), keras.layers.LSTM(32),
+                              keras.layers.RepeatVector(answer_len), keras.layers.LSTM(32, return_sequences=True),
+                              keras.layers.Dense(vocab_size, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def _uncompiled(query_len, answer_len, vocab_size, encoder_layers=1):
+    return keras.Sequential([keras.Input((query_len, vocab_size)), keras.layers.LSTM(8),
+                             keras.layers.RepeatVector(answer_len), keras.layers.LSTM(8, return_sequences=True),
+                             keras.layers.Dense(vocab_size, activation="softmax")])
+
+
+@pytest.mark.parametrize("wrong", [_wrong_shape, _no_softmax, _uncompiled])
+def test_builder_check_fails_wrong_builders(wrong):
+    verdict = checks.check_builder(wrong, "text2text")
+    assert not verdict and verdict.reason
+
+
+def test_deeper_encoder_check_fails_a_builder_that_ignores_encoder_layers():
+    assert checks.check_builder(_ignores_layers, "text2text")
+    verdict = checks.check_deeper_encoder(_ignores_layers, "text2text")
+    assert not verdict and "encoder_layers=2" in verdict.reason
+
+
+# ---------------------------------------------------------------- train / exact match
+
+def test_training_check_passes_the_solution(solution):
+    assert checks.check_training_and_scoring(solution["train"], solution["exact_match"])
+
+
+def _char_accuracy(model, x, answers):
+    return float(np.mean(model.predict(x).argmax(-1) == arithmetic.encode(list(answers), width=3).argmax(-1)))
+
+
+def _no_validation(model, x, y, epochs, batch_size=32):
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+
+
+def test_training_check_fails_wrong_work(solution):
+    assert not checks.check_training_and_scoring(solution["train"], _char_accuracy)
+    assert not checks.check_training_and_scoring(_no_validation, solution["exact_match"])
+    assert not checks.check_training_and_scoring(lambda m, x, y, epochs: None, solution["exact_match"])
+
+
+# ---------------------------------------------------------------- accuracy on the grader's split
+
+@pytest.fixture
+def small_budget(monkeypatch):
+    """A tiny text2text budget so the wrong-model cases train in seconds."""
+    config = {**checks._CONFIG, "seq2seq": {**checks._CONFIG["seq2seq"], "checks": {
+        **checks._CONFIG["seq2seq"]["checks"],
+        "text2text": {"epochs": (1, 1, 1), "batch_size": 64, "max_train_examples": 512, "min_exact": (0.5, 0.5, 0.5)}}}}
+    monkeypatch.setattr(checks, "_CONFIG", config)
+
+
+def _ignores_input(query_len, answer_len, vocab_size, encoder_layers=1):
+    inputs = keras.Input((query_len, vocab_size))
+    zeros = keras.layers.Lambda(lambda t: keras.ops.zeros_like(t))(inputs)  # throws the query away
+    x = keras.layers.LSTM(16)(zeros)
+    x = keras.layers.RepeatVector(answer_len)(x)
+    outputs = keras.layers.Dense(vocab_size, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+class _LookupModel(keras.Model):
+    """Answers every query from a table of all 20,000 answers: what a model trained on the
+    test queries too (or one computing answers by hand) looks like to the grader."""
+
+    def __init__(self, query_len, answer_len, vocab_size):
+        super().__init__(name="lookup")
+        data = arithmetic.make_dataset(0.5, seed=0)
+        queries = np.concatenate([data.train.x_text, data.test.x_text]).argmax(-1)  # (N, Tq)
+        answers = np.concatenate([data.train.y_text, data.test.y_text]).argmax(-1)  # (N, Ta)
+        self.powers = vocab_size ** np.arange(query_len)
+        table = np.zeros((vocab_size ** query_len, answer_len), np.int32)
+        table[queries @ self.powers] = answers
+        self.table, self.vocab_size = table, vocab_size
+        self.bias = self.add_weight(shape=(1,), initializer="zeros")
+
+    def call(self, x):
+        keys = keras.ops.sum(keras.ops.argmax(x, -1) * self.powers, axis=-1)  # (N,)
+        answers = keras.ops.take(self.table, keys, axis=0)  # (N, Ta)
+        return keras.ops.one_hot(answers, self.vocab_size) * 0.98 + 0.001 + 0 * self.bias
+
+
+def _knows_the_answers(query_len, answer_len, vocab_size, encoder_layers=1):
+    model = _LookupModel(query_len, answer_len, vocab_size)
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def test_accuracy_check_fails_a_model_that_ignores_its_input(small_budget):
+    verdict = checks.check_accuracy(_ignores_input, "text2text", 0.5)
+    assert not verdict and "exact match" in verdict.reason
+
+
+def test_accuracy_check_fails_a_model_that_knew_the_test_answers(small_budget):
+    verdict = checks.check_accuracy(_knows_the_answers, "text2text", 0.5)
+    assert not verdict and "before training" in verdict.reason
+
+
+def test_accuracy_check_rejects_an_unknown_split():
+    with pytest.raises(ValueError, match="no threshold"):
+        checks.required_score("text2text", 0.33)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("modality, fraction", [("text2text", 0.5), ("image2text", None), ("text2image", None)])
+def test_accuracy_check_passes_the_solution_on_the_grading_budget(solution, modality, fraction):
+    verdict = checks.check_accuracy(solution[f"build_{modality}"], modality, fraction)
+    print(verdict.reason)
+    assert verdict, verdict.reason

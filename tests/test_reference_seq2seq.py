@@ -1,0 +1,161 @@
+"""The reference seq2seq models and the digit classifier: shapes, ranges, quick training."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from course_utils.data.arithmetic import VOCAB, encode, make_dataset, render  # noqa: E402
+from course_utils.models import digit_classifier as dc  # noqa: E402
+from course_utils.reference import seq2seq as ref  # noqa: E402
+
+RNG = np.random.default_rng(0)
+VARIANTS = [  # (query_len, answer_len, encoder_layers)
+    (5, 3, 1),
+    (7, 4, 1),
+    (5, 3, 2),
+]
+
+
+def _text(n, t):
+    return np.eye(13, dtype=np.float32)[RNG.integers(0, 13, (n, t))]  # (n, t, 13)
+
+
+@pytest.mark.parametrize("tq, ta, layers", VARIANTS)
+def test_text2text_shapes(tq, ta, layers):
+    model = ref.build_text2text(tq, ta, encoder_layers=layers)
+    assert model.input_shape == (None, tq, 13) and model.output_shape == (None, ta, 13)
+    y = model.predict(_text(4, tq), verbose=0)
+    assert y.shape == (4, ta, 13)
+    np.testing.assert_allclose(y.sum(-1), 1, atol=1e-4)
+    assert model.optimizer is not None  # compiled
+
+
+@pytest.mark.parametrize("tq, ta, layers", VARIANTS)
+def test_image2text_shapes(tq, ta, layers):
+    model = ref.build_image2text(tq, ta, encoder_layers=layers)
+    assert model.output_shape == (None, ta, 13)
+    y = model.predict(RNG.random((4, tq, 28, 28), dtype=np.float32), verbose=0)
+    assert y.shape == (4, ta, 13)
+    np.testing.assert_allclose(y.sum(-1), 1, atol=1e-4)
+
+
+@pytest.mark.parametrize("tq, ta, layers", VARIANTS)
+def test_text2image_shapes(tq, ta, layers):
+    model = ref.build_text2image(tq, ta, encoder_layers=layers)
+    y = model.predict(_text(4, tq), verbose=0)
+    assert y.shape == (4, ta, 28, 28)
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_reverse_time_flips_queries():
+    x = encode(["12+7 ", "3-45 "])  # (2, 5, 13)
+    flipped = keras.ops.convert_to_numpy(ref.ReverseTime()(x))
+    np.testing.assert_array_equal(flipped, encode([" 7+21", " 54-3"]))
+
+
+def test_metrics():
+    y = encode(["19 ", "-5 "])
+    p = encode(["19 ", "-6 "])
+    assert ref.exact_match(y, p) == 0.5
+    assert ref.char_accuracy(y, p) == pytest.approx(5 / 6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(ref.sequence_accuracy(y, p)), [1, 0])
+
+
+def test_one_cycle_schedule():
+    schedule = ref.OneCycle(1e-3, 100)
+    rates = [schedule.rate(s / 100) for s in range(100)]
+    assert max(rates) == pytest.approx(1e-3, rel=0.05)
+    assert rates[0] < 1e-4 and rates[-1] < 5e-5
+
+
+def test_recipes_cover_the_tasks():
+    assert set(ref.RECIPES["text2text"]) == {"50/50", "25/75", "10/90"}
+    for task, recipes in ref.RECIPES.items():
+        assert task in ref.BUILDERS
+        for recipe in recipes.values():
+            assert recipe.epochs > 0 and recipe.batch_size > 0 and recipe.learning_rate > 0
+
+
+def test_fit_reference_decreases_the_loss():
+    data = make_dataset(0.03, render_images=False)  # 600 training queries
+    keras.utils.set_random_seed(0)
+    model = ref.build_text2text(units=32)
+    history = ref.fit_reference(model, data.train.x_text, data.train.y_text, epochs=3, batch_size=64)
+    loss = history.history["loss"]
+    assert len(loss) == 3 and loss[-1] < loss[0]
+    assert "val_loss" in history.history  # a validation slice of the training data
+    history = ref.fit_reference(model, data.train.x_text, data.train.y_text, epochs=100, batch_size=64,
+                                max_seconds=1)
+    assert len(history.history["loss"]) < 100  # the time budget stops it
+
+
+# ----------------------------------------------------------------------------
+# Digit classifier
+
+
+def test_digit_classifier_shapes():
+    model = dc.build_digit_classifier()
+    assert model.output_shape == (None, len(VOCAB))
+    assert len(dc.read_images(model, np.zeros((2, 3, 28, 28), np.float32))) == 2
+
+
+def test_training_data_has_every_symbol():
+    digits = RNG.integers(0, 256, (100, 28, 28), dtype=np.uint8)
+    x, y = dc.training_data(digits, np.arange(100) % 10)
+    assert x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert set(np.unique(y)) == set(range(13))
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from course_utils.data.mnist import load_mnist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_mnist(download=False)
+
+
+@pytest.fixture(scope="module")
+def classifier(mnist):
+    (x, y), _ = mnist
+    return dc.train_digit_classifier(x[: dc.MAX_DIGITS], y[: dc.MAX_DIGITS])  # 20-40 s on 2 cores
+
+
+def test_classifier_reads_mnist_test_digits(classifier, mnist):
+    _, (x, y) = mnist
+    probs = classifier.predict(x / np.float32(255), verbose=0)
+    assert np.mean(probs.argmax(-1) == y) >= 0.95
+
+
+def test_classifier_reads_rendered_answers(classifier, mnist):
+    _, (x, y) = mnist
+    answers = np.array(["19 ", "-5 ", "198", "0  ", "-99", "7  "] * 50)
+    images = render(answers, x, y, rng=0)  # (300, 3, 28, 28), unseen digits
+    assert dc.semantic_accuracy(classifier, images, answers) >= 0.97
+    assert dc.semantic_accuracy(classifier, images, answers, per="answer") >= 0.9
+    blank = dc.read_images(classifier, np.zeros((1, 3, 28, 28), np.float32))
+    assert blank == ["   "]
+
+
+def test_load_digit_classifier_caches(monkeypatch, tmp_path):
+    classifier = dc.build_digit_classifier()  # stands in for a trained one
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(dc, "train_digit_classifier", lambda *a, **k: classifier)
+    monkeypatch.setattr("course_utils.data.mnist.load_mnist", lambda **k: ((np.zeros((5, 28, 28)), np.zeros(5)), None))
+    first = dc.load_digit_classifier()
+    assert list(tmp_path.glob("digit_classifier-*.weights.h5"))
+    monkeypatch.setattr(dc, "train_digit_classifier", lambda *a, **k: pytest.fail("trained again"))
+    second = dc.load_digit_classifier()
+    x = np.random.default_rng(1).random((3, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(first.predict(x, verbose=0), second.predict(x, verbose=0), atol=1e-6)
+
+
+def test_char_painter_draws_every_symbol_readably(classifier, mnist):
+    (x, y), _ = mnist
+    painter = dc.train_char_painter(x[:4000], y[:4000], epochs=3)
+    drawn = painter.predict(np.eye(len(VOCAB), dtype=np.float32), verbose=0)  # (13, 28, 28)
+    assert drawn.shape == (13, 28, 28) and drawn.min() >= 0 and drawn.max() <= 1
+    assert dc.read_images(classifier, drawn[None]) == [VOCAB]

@@ -87,3 +87,59 @@ def plot_error_rates(categories, title="Where the mistakes are"):
     fig.suptitle(f"{title}: {wrong.mean():.1%} of {len(wrong)} answers wrong")
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------
+# Generative models
+
+
+def _displayable(images):
+    """(N, H, W, 1) -> (N, H, W) for imshow; other shapes unchanged."""
+    images = np.asarray(images)
+    return images[..., 0] if images.ndim == 4 and images.shape[-1] == 1 else images
+
+
+def show_rows(rows, row_titles=None, *, size=1.1, column_titles=None):
+    """Rows of images, one labelled row per array: `rows` a list of (n_i, H, W[, C]) in [0, 1]
+    (reconstructions under their originals, interpolation strips, ...)."""
+    plt = _plt()
+    rows = [_displayable(r) for r in rows]
+    n_cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(n_cols * size + 1.2, len(rows) * size), squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if j < len(row):
+                ax.imshow(np.clip(row[j], 0, 1), cmap="gray" if row.ndim == 3 else None, vmin=0, vmax=1)
+            if i == 0 and column_titles is not None and j < len(column_titles):
+                ax.set_title(str(column_titles[j]), fontsize=8)
+        if row_titles is not None:
+            axes[i, 0].set_ylabel(str(row_titles[i]), fontsize=9, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(histories, metrics=("loss",), title=None):
+    """Curves of several Keras Histories (or .history dicts) on shared axes, one panel per
+    metric: `histories` maps a label to a history; validation curves (val_*) are dashed."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for k, (label, history) in enumerate(histories.items()):
+            logs = getattr(history, "history", history)
+            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+                if key in logs:
+                    epochs = np.arange(1, len(logs[key]) + 1)
+                    name = label if key == metric else f"{label} (val)"
+                    ax.plot(epochs, logs[key], style, color=f"C{k}", marker="o", markersize=3, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -5,7 +5,7 @@ import pytest
 
 from course_utils.checks import seq2seq as checks
 from course_utils.data import arithmetic
-from tests.notebooks import solution_namespace
+from course_utils.tools.notebooks import solution_namespace
 
 keras = pytest.importorskip("keras")
 

@@ -45,3 +45,17 @@ def strip_files(paths: list[Path] | None = None) -> list[Path]:
             Path(path).write_text(after)
             changed.append(Path(path))
     return changed
+
+
+def solution_namespace(assignment: str, notebook: str, setup_ids=("setup",), root: Path | None = None) -> dict:
+    """Run a source notebook's setup cells and solution code cells; return their namespace.
+
+    Gives the reference solution's functions (builders, losses...) to tests and benchmarks.
+    """
+    nb = nbformat.read((root or repo_root()) / "source" / assignment / f"{notebook}.ipynb", as_version=4)
+    namespace: dict = {"__name__": f"solution_{notebook}"}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade_id") in setup_ids):
+            exec(compile(cell.source, f"<{notebook}:{meta.get('grade_id')}>", "exec"), namespace)
+    return namespace

@@ -30,10 +30,10 @@ _VOCAB = _arith.VOCAB
 _CONFIG = load_config()
 
 MODALITIES = ("text2text", "image2text", "text2image")
-# Before any training a fresh model must be near chance on whole answers: a builder that
-# hands back a model which already knows the answers (trained elsewhere, or computing
-# them by hand) is not what the assignment asks for.
-MAX_EXACT_BEFORE_TRAINING = 0.05
+# Before any training a fresh model must be near chance: a builder that hands back a model
+# which already knows the answers (trained elsewhere, or computing them by hand) is not what
+# the assignment asks for. Drawn answers start higher: blanks read as padding by chance.
+MAX_SCORE_BEFORE_TRAINING = {"text2text": 0.05, "image2text": 0.05, "text2image": 0.30}
 
 
 # ----------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def check_accuracy(build_fn, modality: str, train_fraction: float | None = None)
         scores = evaluate_builder(build_fn, modality, train_fraction)
     except Exception as e:  # noqa: BLE001
         return fail(f"{modality} at {split}: building or training failed: {type(e).__name__}: {e}")
-    if scores["before"] > MAX_EXACT_BEFORE_TRAINING and modality != "text2image":
+    if scores["before"] > MAX_SCORE_BEFORE_TRAINING[modality]:
         return fail(f"{modality}: a fresh model already scores {scores['before']:.1%} before training; "
                     f"the builder must return a new, untrained model")
     verdict = (f"{modality} at {split}: {what} {scores['after']:.1%} on unseen test queries "

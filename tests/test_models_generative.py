@@ -52,6 +52,56 @@ def test_filter_growth_doubles_filters_and_decoder_mirrors_them():
     assert deconv.get_layer("reshape").output.shape == (None, 4, 4, 64)
 
 
+def _layer_types(model):
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def test_builders_default_to_plain_relu_without_normalisation():
+    for net in (build_conv_net((64, 64, 3), 8, filters=8), build_deconv_net(8, (64, 64, 3), filters=8)):
+        types = _layer_types(net)
+        assert not {"LeakyReLU", "ReLU", "BatchNormalization", "Dropout"} & set(types)
+        convs = [layer for layer in net.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
+        assert all(layer.activation.__name__ == "relu" for layer in convs[:4])
+
+
+def test_conv_net_leaky_relu_batch_norm_and_dropout_options():
+    net = build_conv_net((64, 64, 3), 1, filters=8, activation="leaky_relu", dropout=0.3)
+    types = _layer_types(net)
+    assert types.count("LeakyReLU") == 4 and types.count("Dropout") == 4 and "BatchNormalization" not in types
+    assert all(float(layer.negative_slope) == pytest.approx(0.2) for layer in net.layers
+               if isinstance(layer, keras.layers.LeakyReLU))
+    assert net.get_layer("conv_0").activation.__name__ == "linear"  # the activation is its own layer
+    assert net.get_layer("conv_3_leaky_relu").output.shape == (None, 4, 4, 8)
+    assert net.output_shape == (None, 1)
+    bn = build_conv_net((28, 28, 1), 4, 2, 8, batch_norm=True)
+    assert _layer_types(bn).count("BatchNormalization") == 2 and _layer_types(bn).count("ReLU") == 2
+    assert [shape for _, shape in activation_shapes(bn)] == [
+        (None, 28, 28, 1), (None, 14, 14, 8), (None, 14, 14, 8), (None, 14, 14, 8),
+        (None, 7, 7, 8), (None, 7, 7, 8), (None, 7, 7, 8), (None, 392), (None, 4)]
+    with pytest.raises(ValueError, match="activation"):
+        build_conv_net((28, 28, 1), 4, 2, 8, activation="tanh")
+
+
+def test_deconv_net_batch_norm_option_keeps_shapes():
+    net = build_deconv_net(16, (64, 64, 3), filters=8, batch_norm=True)
+    types = _layer_types(net)
+    assert types.count("BatchNormalization") == 5 and types.count("ReLU") == 5  # dense + 4 deconvs
+    assert [shape for _, shape in activation_shapes(net)] == [
+        (None, 16), (None, 128), (None, 128), (None, 128), (None, 4, 4, 8)] + [
+        (None, s, s, 8) for s in (8, 16, 32, 64) for _ in range(3)] + [(None, 64, 64, 3)]
+    y = net.predict(sample_latents(2, 16, seed=0), verbose=0)
+    assert y.shape == (2, 64, 64, 3) and 0 <= y.min() and y.max() <= 1
+    leaky = build_deconv_net(16, (28, 28, 1), 2, 8, activation="leaky_relu")
+    assert _layer_types(leaky).count("LeakyReLU") == 3 and "BatchNormalization" not in _layer_types(leaky)
+
+
+def test_reference_gan_uses_dcgan_layers():
+    gan = ref.build_gan((64, 64, 3), latent_dim=16, filters=8)
+    assert "LeakyReLU" in _layer_types(gan.discriminator) and "ReLU" not in _layer_types(gan.discriminator)
+    assert "BatchNormalization" in _layer_types(gan.generator)
+    assert "BatchNormalization" not in _layer_types(gan.discriminator)
+
+
 def test_deconv_net_rejects_shapes_it_cannot_reach():
     assert max_upsampling_layers(28, 28) == 2 and max_upsampling_layers(64, 48) == 4
     with pytest.raises(ValueError, match="n_upsampling_layers=2"):

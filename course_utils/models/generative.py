@@ -14,6 +14,34 @@ height and width (rounding up) and a stride-2 transposed convolution doubles the
 
 import numpy as np
 
+ACTIVATIONS = ("relu", "leaky_relu")
+LEAKY_SLOPE = 0.2  # the slope of "leaky_relu" for x < 0, as in DCGAN
+# Momentum of the moving mean and variance of batch_norm=True layers. Low, so that they follow
+# the batch statistics within a few steps: a GAN whose discriminator step calls the generator
+# with training=False then sees the same images as the generator's own step (with Keras's 0.99
+# the two differ for hundreds of steps; the discriminator learns to reject the inference-mode
+# images while the training-mode ones fool it, d_loss and g_loss both -> 0, grey noise).
+BN_MOMENTUM = 0.5
+
+
+def _check_activation(activation):
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+
+def _add_activation(model, activation, batch_norm, dropout, name):
+    """Append [BatchNorm] -> activation [-> Dropout] to model (each keeps the shape)."""
+    from keras import layers
+
+    if batch_norm:
+        model.add(layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn"))
+    if activation == "leaky_relu":
+        model.add(layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_leaky_relu"))
+    else:
+        model.add(layers.ReLU(name=f"{name}_relu"))
+    if dropout:
+        model.add(layers.Dropout(dropout, name=f"{name}_dropout"))
+
 
 def _filters(filters, filter_growth, n_layers):
     """Filters of each of n layers: filters, filters*growth, filters*growth**2, ..."""
@@ -23,7 +51,7 @@ def _filters(filters, filter_growth, n_layers):
 
 
 def build_conv_net(in_shape, out_shape, n_downsampling_layers=4, filters=128, out_activation="sigmoid",
-                   *, filter_growth=1):
+                   *, filter_growth=1, activation="relu", batch_norm=False, dropout=0.0):
     """Encoder or discriminator: images (N, *in_shape) -> (N, out_shape).
 
     n stride-2 3x3 ReLU convolutions, then Flatten and a Dense layer of
@@ -34,15 +62,30 @@ def build_conv_net(in_shape, out_shape, n_downsampling_layers=4, filters=128, ou
     For in_shape=(64, 64, 3), 4 layers of 128 filters and out_shape=128:
         (N, 64, 64, 3) -> (N, 32, 32, 128) -> (N, 16, 16, 128) -> (N, 8, 8, 128)
         -> (N, 4, 4, 128) -> Flatten (N, 2048) -> Dense (N, 128)
+
+    Options (keyword-only; the defaults give the plain ReLU network above):
+    `activation="leaky_relu"` uses LeakyReLU (slope 0.2) instead of ReLU, as a DCGAN
+    discriminator does; `batch_norm=True` puts a BatchNormalization between each
+    convolution and its activation; `dropout` > 0 adds Dropout after each activation.
+    None of them changes a shape: conv_i (N, h/2, w/2, f) -> [conv_i_bn] -> conv_i_relu
+    or conv_i_leaky_relu -> [conv_i_dropout], all (N, h/2, w/2, f).
     """
     import keras
     from keras import layers
 
+    _check_activation(activation)
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     out_shape = (out_shape,) if np.ndim(out_shape) == 0 else tuple(out_shape)
     model = keras.Sequential([keras.Input(tuple(in_shape))], name="conv_net")
+    plain = activation == "relu" and not batch_norm and not dropout  # the course's default layers
     for i, f in enumerate(_filters(filters, filter_growth, n_downsampling_layers)):
         # (N, h, w, c) -> (N, ceil(h / 2), ceil(w / 2), f)
-        model.add(layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"))
+        if plain:
+            model.add(layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"))
+        else:  # no bias before BatchNorm (its beta replaces it)
+            model.add(layers.Conv2D(f, 3, strides=2, padding="same", use_bias=not batch_norm, name=f"conv_{i}"))
+            _add_activation(model, activation, batch_norm, dropout, f"conv_{i}")  # same shape
     model.add(layers.Flatten(name="flatten"))  # (N, h * w * f)
     model.add(layers.Dense(int(np.prod(out_shape)), activation=out_activation, name="out"))  # (N, units)
     if len(out_shape) > 1:
@@ -59,7 +102,7 @@ def max_upsampling_layers(height, width):
 
 
 def build_deconv_net(latent_dim, out_shape=(64, 64, 3), n_upsampling_layers=4, filters=128,
-                     activation_out="sigmoid", *, filter_growth=1):
+                     activation_out="sigmoid", *, filter_growth=1, activation="relu", batch_norm=False):
     """Decoder or generator: latent vectors (N, latent_dim) -> images (N, *out_shape).
 
     A Dense ReLU layer reshaped to (h / 2**n, w / 2**n, f0), n stride-2 3x3 ReLU
@@ -72,10 +115,19 @@ def build_deconv_net(latent_dim, out_shape=(64, 64, 3), n_upsampling_layers=4, f
         (N, 64) -> Dense (N, 2048) -> Reshape (N, 4, 4, 128) -> (N, 8, 8, 128)
         -> (N, 16, 16, 128) -> (N, 32, 32, 128) -> (N, 64, 64, 128) -> Conv (N, 64, 64, 3)
     For out_shape=(28, 28, 1) use n_upsampling_layers=2: (N, 7, 7, f) -> ... -> (N, 28, 28, 1).
+
+    Options (keyword-only; the defaults give the plain ReLU network above):
+    `batch_norm=True` puts a BatchNormalization between the Dense layer and each
+    transposed convolution and their activation, as a DCGAN generator does;
+    `activation="leaky_relu"` uses LeakyReLU (slope 0.2) instead of ReLU. Neither
+    changes a shape: dense (N, h0 * w0 * f0) -> [dense_bn] -> dense_relu, and
+    deconv_i (N, 2h, 2w, f) -> [deconv_i_bn] -> deconv_i_relu, each the same shape.
+    The output convolution keeps `activation_out` and no normalisation.
     """
     import keras
     from keras import layers
 
+    _check_activation(activation)
     height, width, channels = out_shape
     if height % 2**n_upsampling_layers or width % 2**n_upsampling_layers:
         n_max = max_upsampling_layers(height, width)
@@ -87,12 +139,23 @@ def build_deconv_net(latent_dim, out_shape=(64, 64, 3), n_upsampling_layers=4, f
     sizes = _filters(filters, filter_growth, n_upsampling_layers)[::-1]  # most filters first
     h0, w0 = height // 2**n_upsampling_layers, width // 2**n_upsampling_layers
     f0 = sizes[0] if sizes else filters
+    plain = activation == "relu" and not batch_norm  # the course's default layers
     model = keras.Sequential([keras.Input((latent_dim,))], name="deconv_net")
-    model.add(layers.Dense(h0 * w0 * f0, activation="relu", name="dense"))  # (N, h0 * w0 * f0)
+    if plain:
+        model.add(layers.Dense(h0 * w0 * f0, activation="relu", name="dense"))  # (N, h0 * w0 * f0)
+    else:
+        model.add(layers.Dense(h0 * w0 * f0, use_bias=not batch_norm, name="dense"))  # (N, h0 * w0 * f0)
+        _add_activation(model, activation, batch_norm, 0.0, "dense")  # same shape
     model.add(layers.Reshape((h0, w0, f0), name="reshape"))  # (N, h0, w0, f0)
     for i, f in enumerate(sizes):
         # (N, h, w, c) -> (N, 2h, 2w, f)
-        model.add(layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"deconv_{i}"))
+        if plain:
+            model.add(layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu",
+                                             name=f"deconv_{i}"))
+        else:
+            model.add(layers.Conv2DTranspose(f, 3, strides=2, padding="same", use_bias=not batch_norm,
+                                             name=f"deconv_{i}"))
+            _add_activation(model, activation, batch_norm, 0.0, f"deconv_{i}")  # same shape
     model.add(layers.Conv2D(channels, 3, padding="same", activation=activation_out, name="out"))  # (N, h, w, c)
     return model
 

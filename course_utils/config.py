@@ -66,6 +66,11 @@ _BATCH = (int, _positive, "a batch size > 0")
 _EXAMPLES = (int, _non_negative, "a number of training examples (0: all of the training part)")
 
 
+def _per_mode(rule: tuple) -> dict:
+    """One value per budget mode, each following `rule`."""
+    return {mode: rule for mode in BUDGET_MODES}
+
+
 def _check_budget(score_key: str, score_rule: tuple, epochs_rule: tuple = _EPOCHS) -> dict:
     """The schema of one hidden accuracy check: its training budget and the score it requires."""
     return {"epochs": epochs_rule, "batch_size": _BATCH, "max_train_examples": _EXAMPLES, score_key: score_rule}
@@ -78,7 +83,7 @@ _PER_SPLIT_EPOCHS = (list, lambda v: bool(v) and all(isinstance(e, int) and not 
 
 SCHEMA["seq2seq"] = {
     # epochs of the notebook's own training cells per budget mode (the hidden checks train on their own)
-    "epochs": {mode: _EPOCHS for mode in BUDGET_MODES},
+    "epochs": _per_mode(_EPOCHS),
     "checks": {
         "text2text": _check_budget("min_exact", (list, lambda v: bool(v) and all(_unit(x) for x in v),
                                                  "a list of exact-match fractions in [0, 1], one per split"),
@@ -87,11 +92,6 @@ SCHEMA["seq2seq"] = {
         "text2image": _check_budget("min_semantic", ((int, float), _unit, "a fraction in [0, 1]")),
     },
 }
-
-
-def _per_mode(rule: tuple) -> dict:
-    """One value per budget mode, each following `rule`."""
-    return {mode: rule for mode in BUDGET_MODES}
 
 
 _RATE = ((int, float), lambda x: not isinstance(x, bool) and 0 < x < 1, "a learning rate strictly between 0 and 1")

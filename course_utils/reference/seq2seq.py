@@ -87,6 +87,12 @@ def _encoder_decoder(h, answer_len, *, units, encoder_layers, cell="lstm", atten
     return layers.Dropout(dropout)(d) if dropout else d
 
 
+def _answer_symbols(h, answer_len, vocab_size, **encoder_decoder):
+    """The encoder-decoder and a per-step softmax: (N, Tq, F) -> (N, answer_len, vocab_size)."""
+    d = _encoder_decoder(h, answer_len, **encoder_decoder)  # (N, Ta, D)
+    return layers.TimeDistributed(layers.Dense(vocab_size, activation="softmax"))(d)  # (N, Ta, V)
+
+
 def _compile(model, loss, learning_rate, metrics):
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss=loss, metrics=metrics
@@ -105,8 +111,7 @@ def build_text2text(
     """Compiled text-to-text model: one-hot (N, query_len, vocab_size) ->
     softmax (N, answer_len, vocab_size)."""
     x = keras.Input((query_len, vocab_size))  # (N, Tq, V)
-    d = _encoder_decoder(x, answer_len, units=units, encoder_layers=encoder_layers, **options)  # (N, Ta, D)
-    y = layers.TimeDistributed(layers.Dense(vocab_size, activation="softmax"))(d)  # (N, Ta, V)
+    y = _answer_symbols(x, answer_len, vocab_size, units=units, encoder_layers=encoder_layers, **options)
     model = keras.Model(x, y, name="text2text")
     return _compile(model, "categorical_crossentropy", learning_rate, ["accuracy", sequence_accuracy])
 
@@ -128,8 +133,7 @@ def build_image2text(
     reader.trainable = False
     x = keras.Input((query_len, IMAGE_SIZE, IMAGE_SIZE))  # (N, Tq, 28, 28)
     h = layers.TimeDistributed(reader)(x)  # (N, Tq, 13): soft symbols
-    d = _encoder_decoder(h, answer_len, units=units, encoder_layers=encoder_layers, **options)  # (N, Ta, D)
-    y = layers.TimeDistributed(layers.Dense(vocab_size, activation="softmax"))(d)  # (N, Ta, V)
+    y = _answer_symbols(h, answer_len, vocab_size, units=units, encoder_layers=encoder_layers, **options)
     model = keras.Model(x, y, name="image2text")
     return _compile(model, "categorical_crossentropy", learning_rate, ["accuracy", sequence_accuracy])
 
@@ -149,8 +153,8 @@ def build_text2image(
     painter = load_char_painter()  # (N, 13) -> (N, 28, 28)
     painter.trainable = False
     x = keras.Input((query_len, vocab_size))  # (N, Tq, V)
-    d = _encoder_decoder(x, answer_len, units=units, encoder_layers=encoder_layers, **options)  # (N, Ta, D)
-    symbols = layers.TimeDistributed(layers.Dense(vocab_size, activation="softmax"))(d)  # (N, Ta, V)
+    symbols = _answer_symbols(x, answer_len, vocab_size, units=units, encoder_layers=encoder_layers,
+                              **options)  # (N, Ta, V)
     y = layers.TimeDistributed(painter)(symbols)  # (N, Ta, 28, 28)
     model = keras.Model(x, y, name="text2image")
     return _compile(model, "binary_crossentropy", learning_rate, None)

@@ -41,7 +41,36 @@ c.GenerateSolution.preprocessors = [
     "nbgrader.preprocessors.ClearMarkScheme",
 ]
 
-# Grading limits (per cell and whole notebook) come from course.toml [grading].
-c.Execute.timeout = course["grading"]["cell_timeout"]
-c.Execute.interrupt_on_timeout = True
-c.Execute.execute_retries = 0
+# Grading untrusted notebooks (course_utils/tools/sandbox.py, autograder/README.md): the
+# grading kernel, a per-cell timeout and a whole-notebook deadline, a memory cap, restarts
+# after a dead kernel, the hidden-test guard; deleted grade cells come back from the
+# release; feedback never shows hidden test code. The limits come from course.toml [grading].
+grading = course["grading"]
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "course_utils.tools.sandbox.RestoreMissingCells",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "course_utils.tools.sandbox.GuardedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.RestoreMissingCells.release_directory = os.path.join(here, "release")
+c.GuardedExecute.timeout = grading["cell_timeout"]
+c.GuardedExecute.notebook_timeout = grading["notebook_timeout"]
+c.GuardedExecute.memory_mb = grading["memory_mb"]
+c.GuardedExecute.interrupt_on_timeout = True
+c.GuardedExecute.execute_retries = 0
+c.GenerateFeedback.preprocessors = [
+    "course_utils.tools.sandbox.HideHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

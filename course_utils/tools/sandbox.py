@@ -1,0 +1,347 @@
+"""nbgrader preprocessors that grade untrusted notebooks safely (wired in nbgrader_config.py).
+
+    RestoreMissingCells  sanitize: a grade cell the student deleted comes back from the release
+    GuardedExecute       autograde: nbgrader's Execute, plus the limits below
+    HideHiddenTests      feedback: hidden tests show their verdict and points, never their source
+
+GuardedExecute runs each notebook in the grading kernel (course_utils.tools.grading_kernel)
+and enforces, from outside the kernel:
+- a per-cell timeout and a whole-notebook deadline: a cell past the deadline is not run
+  and gets an error output, so its tests score 0;
+- a memory cap: a watchdog thread kills a kernel whose resident memory (children
+  included) passes `memory_mb`;
+- a dead kernel (os._exit, the memory cap, a segfault) is restarted and the notebook goes
+  on; the cell that killed it gets an error output;
+- an output cap per cell;
+- no network: where `unshare` can give the kernel its own network namespace, it talks to
+  the grader over Unix sockets and sees only its own empty loopback;
+- before each hidden-test cell, the in-kernel guard puts back whatever student code
+  replaced (builtins, course_utils, numpy, IPython's hooks) and reports it; if the guard
+  cannot run, the hidden test is not run and scores 0 (fail closed).
+Each notebook's incidents (timeouts, restarts, tampering, peak memory) are appended as a
+JSON line to the file named by $COURSE_GRADING_REPORT, when set.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from traitlets import Bool, Integer, Unicode
+
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS?[^\n]*\n?", re.S | re.M)
+SNAPSHOT_CODE = "__import__('course_utils.tools.grading_kernel', fromlist=['take_snapshot']).take_snapshot()"
+GUARD_CODE = "__course_guard__ = __import__('course_utils.tools.grading_kernel', fromlist=['restore']).restore()"
+TF_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+\] .*|"
+                      r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+\] .*|.*oneDNN custom operations.*|"
+                      r"WARNING: All log messages before absl::InitializeLog.*)\n?", re.M)
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """A notebook error output, as a failing cell would have produced."""
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def has_hidden_tests(cell: NotebookNode) -> bool:
+    return cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source
+
+
+@functools.lru_cache(maxsize=1)
+def network_isolation() -> tuple[str, ...]:
+    """The `unshare` prefix that gives a process its own network namespace here, or () if none works."""
+    if not shutil.which("unshare"):
+        return ()
+    for prefix in (("unshare", "--net"), ("unshare", "--user", "--map-root-user", "--net")):
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+            return prefix
+    return ()
+
+
+class GradingKernelManager(AsyncKernelManager):
+    """Starts course_utils.tools.grading_kernel, in its own network namespace where possible."""
+
+    isolate_network = Bool(True, help="run the kernel without network where unshare allows").tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if self.isolate_network and network_isolation():
+            # Unix sockets reach across network namespaces; TCP does not. An absolute path:
+            # the grader and the kernel run in different folders.
+            self.transport = "ipc"
+            self.ip = os.path.join(tempfile.gettempdir(), f"course-kernel-{uuid.uuid4().hex[:12]}")
+
+    def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
+        prefix = list(network_isolation()) if self.isolate_network else []
+        return [*prefix, sys.executable, "-m", "course_utils.tools.grading_kernel",
+                "-f", os.path.realpath(self.connection_file), *(extra_arguments or [])]
+
+
+class MemoryWatchdog:
+    """Polls a process tree's resident memory; kills it past `limit_mb`. Records the peak."""
+
+    def __init__(self, limit_mb: int, interval: float = 0.1):
+        self.limit, self.interval = limit_mb << 20, interval
+        self.peak = 0
+        self.killed_pid: int | None = None
+        self._pid: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def watch(self, pid: int) -> None:
+        self._pid = pid
+        if not self._thread.is_alive():
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.wait(self.interval):
+            pid = self._pid
+            try:
+                root = psutil.Process(pid)
+                tree = [root, *root.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in tree)
+            except (psutil.Error, TypeError, ValueError):
+                continue
+            self.peak = max(self.peak, rss)
+            if self.limit > 0 and rss > self.limit:
+                for p in reversed(tree):
+                    try:
+                        p.kill()
+                    except psutil.Error:
+                        pass
+                self.killed_pid = pid
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute with a notebook deadline, a memory cap, restarts and the hidden-test guard."""
+
+    notebook_timeout = Integer(900, help="seconds the whole notebook may run").tag(config=True)
+    memory_mb = Integer(4096, help="resident memory cap of the kernel, MiB (0: none)").tag(config=True)
+    output_limit_kb = Integer(256, help="output kept per cell, KiB").tag(config=True)
+    report_path = Unicode(os.environ.get("COURSE_GRADING_REPORT", ""),
+                          help="append one JSON line per notebook here").tag(config=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        super().__init__(**kwargs)
+
+    # --- the notebook ------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._started = time.monotonic()
+        self._incidents: list[str] = []
+        self._tampering: list[str] = []
+        self._output_bytes: dict[int, int] = {}
+        self._needs_snapshot = True
+        self._watchdog = MemoryWatchdog(self.memory_mb)
+        self.timeout_func = self._cell_timeout
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._watchdog.stop()
+            self._report(resources)
+
+    def _cell_timeout(self, cell) -> int:
+        remaining = int(self._deadline - time.monotonic()) + 1
+        return max(1, min(self.timeout or remaining, remaining))
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        self._watch_kernel()
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # the sync path nbconvert calls
+
+    def _watch_kernel(self) -> None:
+        process = getattr(self.km.provisioner, "process", None)
+        if process is not None:
+            self._watchdog.watch(process.pid)
+
+    # --- each cell ---------------------------------------------------------------------
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if time.monotonic() >= self._deadline:
+            cell.outputs = [error_output("NotebookTimeout", f"not run: the notebook reached its "
+                                         f"{self.notebook_timeout} s limit")]
+            self._incidents.append(f"cell {index}: not run (notebook time limit)")
+            return cell, resources
+        if self._needs_snapshot:
+            self._silent(SNAPSHOT_CODE)  # before any student code of this kernel
+            self._needs_snapshot = False
+        if utils.is_grade(cell) and has_hidden_tests(cell) and not self._guard(cell, index):
+            return cell, resources
+        self._output_bytes[index] = 0
+        self._timed_out = False
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            if self._timed_out:
+                self._after_timeout(index)
+            return cell, resources
+        except (DeadKernelError, CellTimeoutError) as err:
+            if self._watchdog.killed_pid is not None:
+                name, why = "MemoryLimitExceeded", f"the kernel used more than {self.memory_mb} MiB and was stopped"
+            elif isinstance(err, CellTimeoutError):
+                name, why = "KernelUnresponsive", "the kernel stopped sending output (its machinery was broken)"
+            else:
+                name, why = "KernelDied", "the kernel stopped (os._exit, a crash or a signal)"
+            cell.outputs.append(error_output(name, why + "; the grader restarted it for the next cells"))
+            self._incidents.append(f"cell {index}: {name}")
+            self._restart_kernel()
+            return cell, self.resources
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        if kwargs["execute_reply"]["content"].get("ename") == "CellTimeoutError":
+            self._timed_out = True
+
+    def _after_timeout(self, index) -> None:
+        """The kernel was interrupted: restart it if it does not answer within 10 s."""
+        self._incidents.append(f"cell {index}: timed out")
+        if not run_sync(self._responds)(10):
+            self._incidents.append(f"cell {index}: ignored the interrupt, kernel restarted")
+            self._restart_kernel()
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most `output_limit_kb` of output per cell; note the cut once."""
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        limit = self.output_limit_kb << 10
+        if used + size > limit and msg["msg_type"] != "error":
+            if used <= limit:
+                outs.append(NotebookNode(output_type="stream", name="stderr",
+                                         text=f"\n[grader: output beyond {self.output_limit_kb} KiB dropped]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # --- the guard and restarts --------------------------------------------------------
+    def _silent(self, code: str, **user_expressions: str) -> dict:
+        """Run `code` in the kernel without output or history; return the reply's content."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, user_expressions=user_expressions)
+        return self.wait_for_reply(msg_id)["content"]
+
+    def _guard(self, cell, index) -> bool:
+        """Run the in-kernel guard before a hidden test; False (and an error output) if it failed."""
+        try:
+            content = self._silent(GUARD_CODE, found="__course_guard__")
+            if content["status"] != "ok":
+                raise RuntimeError(content.get("evalue", ""))
+            found = ast.literal_eval(content["user_expressions"]["found"]["data"]["text/plain"])
+            if not isinstance(found, list):
+                raise TypeError("no report")
+        except Exception as err:  # noqa: BLE001  (any failure of the guard fails the hidden test)
+            cell.outputs = [error_output("GradingGuardError", "the grader could not verify the kernel before "
+                                         f"this hidden test ({type(err).__name__}); it was not run")]
+            self._incidents.append(f"cell {index}: guard failed, hidden test not run")
+            return False
+        self._tampering += [f"cell {index}: {item}" for item in found]
+        return True
+
+    async def _responds(self, seconds: float) -> bool:
+        """Whether the kernel answers a kernel_info request on the shell channel within `seconds`."""
+        msg_id = self.kc.kernel_info()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Exception:  # noqa: BLE001  (queue.Empty: no answer in time)
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    def _restart_kernel(self) -> None:
+        async def restart():
+            if self.kc is not None:
+                await ensure_async(self.kc.stop_channels())
+                self.kc = None
+            self._watchdog.killed_pid = None
+            self._needs_snapshot = True
+            await ensure_async(self.km.restart_kernel(now=True))
+            self._watch_kernel()
+            await self.async_start_new_kernel_client()
+        run_sync(restart)()
+
+    def _report(self, resources) -> None:
+        if not self.report_path:
+            return
+        info = (resources or {}).get("nbgrader", {})
+        line = {"student": info.get("student"), "assignment": info.get("assignment"),
+                "notebook": info.get("notebook"), "seconds": round(time.monotonic() - self._started, 1),
+                "peak_rss_mb": round(self._watchdog.peak / 2**20), "incidents": self._incidents,
+                "tampering": self._tampering, "network_isolated": bool(network_isolation())}
+        with open(self.report_path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+class RestoreMissingCells(NbGraderPreprocessor):
+    """Put back, from the release, every grade or locked cell that the submission lacks."""
+
+    release_directory = Unicode("", help="the course's release/ folder").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        path = Path(self.release_directory) / info["assignment"] / f"{info['notebook']}.ipynb"
+        if not path.exists():
+            return nb, resources
+        released = nbformat.read(path, as_version=4).cells
+        present = {c.metadata.nbgrader["grade_id"] for c in nb.cells if _grade_id(c)}
+        for position, cell in enumerate(released):
+            gid = _grade_id(cell)
+            if gid and gid not in present:
+                anchor = next((_grade_id(c) for c in reversed(released[:position]) if _grade_id(c) in present), None)
+                at = 0 if anchor is None else 1 + next(i for i, c in enumerate(nb.cells) if _grade_id(c) == anchor)
+                nb.cells.insert(at, cell)
+                present.add(gid)
+                self.log.warning("Cell %s was missing from the submission: restored from the release", gid)
+        return nb, resources
+
+
+def _grade_id(cell) -> str | None:
+    meta = cell.metadata.get("nbgrader", {})
+    return meta.get("grade_id") if (meta.get("grade") or meta.get("solution") or meta.get("locked")) else None
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback: hidden test code replaced by a note, errors cut to their last line, TF log noise removed."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
+        if is_test:
+            cell.source = HIDDEN.sub("# (hidden tests: the grader ran them; their result is below)\n", cell.source)
+        outputs = []
+        for out in cell.outputs:
+            if out.output_type == "error" and is_test:
+                out.traceback = [f"{out.ename}: {out.evalue}"]
+            if out.output_type == "stream":
+                out.text = TF_NOISE.sub("", out.text)
+                if not out.text:
+                    continue
+            outputs.append(out)
+        cell.outputs = outputs
+        return cell, resources

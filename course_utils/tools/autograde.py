@@ -1,0 +1,220 @@
+"""Autograde many submissions in parallel, into one gradebook, resumably.
+
+    autograde(ws, "seq2seq", workers=2)
+
+1. register the assignment's grade cells in the workspace's gradebook (and in one scratch
+   SQLite gradebook per worker);
+2. grade each submission not yet graded (or changed since) with its own
+   `nbgrader autograde` run in a free worker slot, k at a time;
+3. merge each finished submission's grades from the worker's gradebook into the main one
+   through nbgrader's Gradebook API, then record the state file that marks it done.
+
+A run killed halfway resumes where it stopped: a submission is done only once its state
+file is written, after its grades were merged; merging overwrites the autograded fields
+of that submission's cells, so nothing is lost or counted twice. Manual grades already
+given are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_utils.config import load_config
+from course_utils.tools.nbgrader_run import grading_env, nbgrader
+from course_utils.tools.workspace import Workspace
+
+
+@dataclass
+class Outcome:
+    student: str
+    status: str                      # graded | failed | skipped (already graded, unchanged)
+    seconds: float = 0.0
+    reason: str = ""
+    notebooks: list[dict] = field(default_factory=list)   # the grader's report per notebook
+
+
+def _digest(paths, base: Path):
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes())
+    return digest
+
+
+def fingerprint(ws: Workspace, assignment: str, student: str) -> str:
+    """sha256 over the submission's files and what grades them (the source notebooks with their
+    hidden tests, the checks, the grader, the config): a change to either means grading again."""
+    folder = ws.submitted(student, assignment)
+    digest = _digest((p for p in folder.rglob("*") if p.is_file()), folder)
+    package = Path(__file__).resolve().parents[1]
+    grader = [*(ws.root / "source" / assignment).glob("*.ipynb"), ws.root / "nbgrader_config.py",
+              *(package / "checks").glob("*.py"), package / "tools" / "sandbox.py",
+              package / "tools" / "grading_kernel.py"]
+    for path in grader:
+        if path.exists():
+            digest.update(path.read_bytes())
+    digest.update(repr(load_config()).encode())
+    return digest.hexdigest()
+
+
+def register(ws: Workspace, assignment: str, db_url: str = "") -> None:
+    """Record the assignment's grade cells in a gradebook (nbgrader generate_assignment, release discarded)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        nbgrader("generate_assignment", assignment, "--force", f"--CourseDirectory.db_url={db_url or ws.gradebook}",
+                 f"--CourseDirectory.release_directory={scratch}", root=ws.root)
+
+
+def submitted_students(ws: Workspace, assignment: str) -> list[str]:
+    folder = ws.submitted()
+    return sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir()) if folder.is_dir() else []
+
+
+def merge(src_url: str, dst_url: str, assignment: str, student: str) -> None:
+    """Copy one submission's autograded scores and comments from gradebook `src_url` into `dst_url`."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    with Gradebook(src_url) as src, Gradebook(dst_url) as dst, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own add_submission, harmless
+        sub = src.find_submission(assignment, student)
+        who = sub.student
+        dst.update_or_create_student(student, first_name=who.first_name, last_name=who.last_name,
+                                     email=who.email, lms_user_id=who.lms_user_id)
+        dst.update_or_create_submission(assignment, student, timestamp=sub.timestamp)
+        for nb in sub.notebooks:
+            target = dst.find_submission_notebook(nb.name, assignment, student)
+            target.late_submission_penalty = nb.late_submission_penalty
+            for grade in nb.grades:
+                mine = dst.find_grade(grade.name, nb.name, assignment, student)
+                mine.auto_score = grade.auto_score
+                if mine.manual_score is None:
+                    mine.needs_manual_grade = grade.needs_manual_grade
+            for comment in nb.comments:
+                dst.find_comment(comment.name, nb.name, assignment, student).auto_comment = comment.auto_comment
+        dst.db.commit()
+
+
+def _read_report(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _grade_one(ws: Workspace, assignment: str, student: str, slot_db: str, threads: int,
+               limit_s: float, extra: list[str]) -> Outcome:
+    """One `nbgrader autograde` run for one student into a worker's gradebook."""
+    report = ws.state_file(assignment, student).with_suffix(".report.jsonl")
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    env = grading_env(COURSE_GRADING_REPORT=str(report), COURSE_KERNEL_THREADS=str(threads))
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force",
+           "--create", *ws.options(slot_db), *extra]
+    start = time.perf_counter()
+    try:
+        run = subprocess.run(cmd, cwd=ws.root, env=env, capture_output=True, text=True, timeout=limit_s)
+        failed = run.returncode != 0
+        errors = [ln for ln in (run.stdout + run.stderr).splitlines() if "| ERROR]" in ln]
+        reason = " / ".join(errors[:3])[:500]
+    except subprocess.TimeoutExpired:
+        failed, reason = True, f"nbgrader did not finish within {limit_s:.0f} s"
+    seconds = time.perf_counter() - start
+    return Outcome(student, "failed" if failed else "graded", seconds, reason, _read_report(report))
+
+
+def default_workers(grading: dict | None = None) -> int:
+    configured = (grading or load_config()["grading"])["workers"]
+    return configured or os.cpu_count() or 1
+
+
+def autograde(ws: Workspace, assignment: str, students: list[str] | None = None, workers: int = 0,
+              redo: bool = False, extra: list[str] = (), progress: bool = True,
+              grading: dict | None = None) -> list[Outcome]:
+    """Grade the named students' submissions of `assignment` (default: all) with `workers` in parallel.
+    `grading` holds the limits (course.toml's [grading] by default)."""
+    from tqdm.auto import tqdm
+
+    grading = grading or load_config()["grading"]
+    workers = workers or default_workers(grading)
+    available = submitted_students(ws, assignment)
+    missing = sorted(set(students or []) - set(available))
+    if missing:
+        raise SystemExit(f"course autograde: no submission of {assignment} for {', '.join(missing)} "
+                         f"in {ws.submitted()} (run `course collect` first)")
+    outcomes, todo = [], []
+    for student in students or available:
+        stamp = fingerprint(ws, assignment, student)
+        state = ws.read_state(assignment, student)
+        if not redo and state.get("status") == "graded" and state.get("fingerprint") == stamp:
+            outcomes.append(Outcome(student, "skipped", state.get("seconds", 0.0), "already graded"))
+        else:
+            todo.append((student, stamp))
+    if not todo:
+        return outcomes
+
+    ws.folder.mkdir(parents=True, exist_ok=True)
+    register(ws, assignment)
+    workers = min(workers, len(todo))
+    slots_dir = Path(tempfile.mkdtemp(prefix="slots-", dir=ws.folder))
+    slots: queue.Queue[str] = queue.Queue()
+    with ThreadPoolExecutor(workers) as pool:   # scratch gradebooks, one per worker
+        urls = [f"sqlite:///{slots_dir / f'worker-{i}.db'}" for i in range(workers)]
+        list(pool.map(lambda url: register(ws, assignment, url), urls))
+    for url in urls:
+        slots.put(url)
+
+    n_notebooks = max(1, len(list((ws.root / "release" / assignment).glob("*.ipynb"))))
+    limit_s = grading["notebook_timeout"] * n_notebooks + 300  # the notebook deadline is enforced inside
+    threads = max(1, (os.cpu_count() or 1) // workers)
+
+    def job(student: str) -> tuple[Outcome, str]:
+        url = slots.get()
+        try:
+            return _grade_one(ws, assignment, student, url, threads, limit_s, list(extra)), url
+        finally:
+            slots.put(url)
+
+    bar = tqdm(total=len(todo), unit="submission", desc=f"autograde {assignment}", disable=not progress)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {pool.submit(job, student): (student, stamp) for student, stamp in todo}
+            for future in as_completed(futures):
+                student, stamp = futures[future]
+                outcome, url = future.result()
+                if outcome.status == "graded":
+                    merge(url, ws.gradebook, assignment, student)
+                ws.write_state(assignment, student, {
+                    "fingerprint": stamp, "status": outcome.status, "seconds": round(outcome.seconds, 1),
+                    "reason": outcome.reason, "notebooks": outcome.notebooks})
+                outcomes.append(outcome)
+                bar.set_postfix_str(f"{student}: {outcome.status}", refresh=False)
+                bar.update(1)
+    finally:
+        bar.close()
+        for path in slots_dir.glob("*"):
+            path.unlink()
+        slots_dir.rmdir()
+    return sorted(outcomes, key=lambda o: o.student)
+
+
+def format_outcomes(outcomes: list[Outcome]) -> str:
+    """One line per submission: status, seconds, and what the grader noticed."""
+    lines = []
+    for o in outcomes:
+        notes = [o.reason] if o.reason and o.status != "skipped" else []
+        for nb in o.notebooks:
+            notes += [f"{nb['notebook']}: {i}" for i in nb.get("incidents", [])]
+            if nb.get("tampering"):
+                notes.append(f"{nb['notebook']}: SUSPECTED TAMPERING ({len(nb['tampering'])} objects replaced: "
+                             + ", ".join(t.split(': ', 1)[-1] for t in nb["tampering"][:4]) + ")")
+        lines.append(f"{o.student:24} {o.status:8} {o.seconds:7.1f} s  " + "; ".join(notes))
+    return "\n".join(lines)

@@ -2,8 +2,14 @@
 
     course strip [NOTEBOOK ...]       remove outputs from source/ notebooks (before committing)
     course release [ASSIGNMENT ...]   source/ -> release/ (student) and solutions/
-    course roundtrip                  autograde the sample submissions, print the grade table
-    course main                       release + roundtrip (the README's first command)
+    course corpus [ASSIGNMENT ...]    autograde the sample corpus, check every expected score
+    course main                       release + corpus (the README's first command)
+
+TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
+    course collect ASSIGNMENT DOWNLOAD [--roster CSV]   an LMS zip or folder -> submitted/
+    course autograde ASSIGNMENT [STUDENT ...] [--workers K] [--redo]
+    course feedback ASSIGNMENT [STUDENT ...]            HTML per student, hidden tests hidden
+    course export [--to grades.csv]                     the grades CSV for the LMS
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import time
 
 from pathlib import Path
 
-from course_utils.tools import notebooks, release, roundtrip
+from course_utils.tools import corpus, grading, notebooks, release
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: all of source/)")
     p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/")
     p.add_argument("assignments", nargs="*", help="assignment folders under source/ (default: all)")
-    sub.add_parser("roundtrip", help="autograde the sample submissions and print the grades")
-    sub.add_parser("main", help="release, then roundtrip")
+    p = sub.add_parser("corpus", help="autograde the sample corpus and check its scores")
+    p.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    p.add_argument("--workers", type=int, default=0, help="parallel graders (default: [grading] workers)")
+    sub.add_parser("main", help="release, then corpus")
+    grading.add_commands(sub, argparse.ArgumentParser(add_help=False))
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -34,14 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         for path in notebooks.strip_files(args.notebooks or None):
             print(f"stripped {path}")
     if args.command in ("release", "main"):
-        release.release_all(getattr(args, "assignments", None) or None)
-    if args.command in ("roundtrip", "main"):
-        grades = roundtrip.grade_samples()
-        print(roundtrip.format_table(grades))
-        if not roundtrip.all_as_expected(grades):
-            print("course: a sample submission did not score what it should (see 'expected')",
-                  file=sys.stderr)
+        release.release_all(getattr(args, "assignments", None) if args.command == "release" else None)
+    if args.command in ("corpus", "main"):
+        results = corpus.grade(corpus.workspace(), getattr(args, "assignments", None) or None,
+                               workers=getattr(args, "workers", 0))
+        print(corpus.format_table(results))
+        if any(results.values()):
+            print("course: a sample submission did not score what it should (see 'as expected')", file=sys.stderr)
             return 1
+    if args.command in grading.COMMANDS:
+        status = grading.run(args)
+        if status:
+            return status
     print(f"course {args.command}: done in {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -298,11 +298,15 @@ class GuardedExecute(Execute):
 
 
 class RestoreMissingCells(NbGraderPreprocessor):
-    """Put back, from the release, every grade or locked cell that the submission lacks."""
+    """Put back, from the release, every grade or locked cell that the submission lacks; drop the
+    empty nbgrader metadata DeduplicateIds leaves on a duplicate (nbgrader then rejects it as old)."""
 
     release_directory = Unicode("", help="the course's release/ folder").tag(config=True)
 
     def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", None) == {}:
+                del cell.metadata["nbgrader"]
         info = resources["nbgrader"]
         path = Path(self.release_directory) / info["assignment"] / f"{info['notebook']}.ipynb"
         if not path.exists():

@@ -1,0 +1,79 @@
+"""Autograde throughput: N copies of the reference submission with 1 worker, then with k.
+
+    .venv/bin/python bench/autograde.py [--copies N] [--workers K] [--assignments A ...]
+
+Writes bench/results/autograde.json:
+    {"seconds_per_submission": {"<assignment>": s}, "speedup": {"workers": k, "value": x},
+     "peak_kernel_rss_mb": m, ...}
+seconds_per_submission is the 1-worker wall time divided by N (one notebook per
+assignment); the speed-up is the 1-worker wall time over the k-worker wall time, summed
+over the assignments. Goals (issue "Grading pipeline"): at most 300 s per submission per
+notebook, a speed-up of at least 0.8 k. Run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from course_utils.config import repo_root  # noqa: E402
+from course_utils.tools import autograde, corpus  # noqa: E402
+from course_utils.tools.workspace import Workspace  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "autograde.json"
+
+
+def grade_copies(assignment: str, copies: int, workers: int) -> tuple[float, list[autograde.Outcome]]:
+    """Wall seconds to autograde `copies` reference submissions with `workers`, in a fresh workspace."""
+    root = repo_root()
+    ws = Workspace(root, root / "autograder" / "work" / f"bench-{workers}")
+    shutil.rmtree(ws.folder, ignore_errors=True)
+    reference = next(c for c in corpus.CASES if c.assignment == assignment and c.name == "reference")
+    source = corpus.build(reference, ws)
+    for i in range(1, copies):
+        shutil.copytree(source, ws.submitted(f"copy{i}", assignment))
+    start = time.perf_counter()
+    outcomes = autograde.autograde(ws, assignment, workers=workers, progress=True)
+    seconds = time.perf_counter() - start
+    bad = [o for o in outcomes if o.status != "graded"]
+    if bad:
+        raise SystemExit(f"bench: {len(bad)} submission(s) failed: {bad[0].reason}")
+    return seconds, outcomes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--assignments", nargs="*", default=["generative", "seq2seq"])
+    args = parser.parse_args()
+
+    per_submission, serial, parallel, peak = {}, 0.0, 0.0, 0
+    for assignment in args.assignments:
+        one, outcomes = grade_copies(assignment, args.copies, 1)
+        many, more = grade_copies(assignment, args.copies, args.workers)
+        per_submission[assignment] = round(one / args.copies, 1)
+        serial, parallel = serial + one, parallel + many
+        peak = max([peak] + [nb["peak_rss_mb"] for o in outcomes + more for nb in o.notebooks])
+        print(f"{assignment}: {args.copies} copies, 1 worker {one:.0f} s ({one / args.copies:.1f} s each), "
+              f"{args.workers} workers {many:.0f} s: speed-up {one / many:.2f}", flush=True)
+    result = {"seconds_per_submission": per_submission,
+              "speedup": {"workers": args.workers, "value": round(serial / parallel, 2)},
+              "peak_kernel_rss_mb": peak, "copies": args.copies,
+              "goals": {"seconds_per_submission_max": 300, "speedup_min": round(0.8 * args.workers, 2)},
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

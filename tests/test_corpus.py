@@ -1,0 +1,25 @@
+"""End to end: the sample corpus (course_utils/tools/corpus.py) autograded by `course autograde`
+in its own workspace; every case must earn exactly the points written beside it. After the
+README's main job (which grades the same corpus) the graded submissions are reused: they are
+graded again only when a submission or anything that grades it changed."""
+
+import pytest
+
+from course_utils.tools import corpus
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {(c.assignment, c.name): bad for c, bad in corpus.grade(corpus.workspace(), progress=False).items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", corpus.CASES, ids=lambda c: f"{c.assignment}-{c.name}")
+def test_case_scores_as_expected(results, case):
+    assert results[(case.assignment, case.name)] == [], case.what
+
+
+def test_every_tamper_case_pairs_its_trick_with_a_wrong_answer():
+    for case in corpus.CASES:
+        if case.name.startswith("tamper") or case.name in ("lying_objects", "shadowing", "edited_test_cell"):
+            assert case.expect and set(case.expect.values()) == {0}, case.name

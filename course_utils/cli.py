@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("corpus", help="autograde the sample corpus and check its scores")
     p.add_argument("assignments", nargs="*", help="assignments (default: all)")
     p.add_argument("--workers", type=int, default=0, help="parallel graders (default: [grading] workers)")
+    p.add_argument("--all", action="store_true", help="also the cases not yet confirmed in CI")
     sub.add_parser("main", help="release, then corpus")
     grading.add_commands(sub, argparse.ArgumentParser(add_help=False))
     args = parser.parse_args(argv)
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         release.release_all(getattr(args, "assignments", None) if args.command == "release" else None)
     if args.command in ("corpus", "main"):
         results = corpus.grade(corpus.workspace(), getattr(args, "assignments", None) or None,
-                               workers=getattr(args, "workers", 0))
+                               workers=getattr(args, "workers", 0), everything=getattr(args, "all", False))
         print(corpus.format_table(results))
         if any(results.values()):
             print("course: a sample submission did not score what it should (see 'as expected')", file=sys.stderr)

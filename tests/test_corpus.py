@@ -14,7 +14,8 @@ def results():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", corpus.CASES, ids=lambda c: f"{c.assignment}-{c.name}")
+@pytest.mark.parametrize("case", [c for c in corpus.CASES if (c.assignment, c.name) in corpus.IN_MAIN],
+                         ids=lambda c: f"{c.assignment}-{c.name}")
 def test_case_scores_as_expected(results, case):
     assert results[(case.assignment, case.name)] == [], case.what
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course_utils.tools.nbgrader_run import grading_env
 from course_utils.tools.workspace import Workspace
 
 
@@ -59,6 +61,8 @@ def roster_ids(ws: Workspace, roster: Path | None = None) -> list[str]:
     """The roster's student ids; a roster file given is first imported into the gradebook."""
     from nbgrader.api import Gradebook
 
+    ws.folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PATH"] = grading_env()["PATH"]  # a new gradebook runs this environment's `alembic`
     with Gradebook(ws.gradebook) as gb:
         if roster is not None:
             for row in read_roster(roster):

@@ -4,47 +4,83 @@
     course release [ASSIGNMENT ...]   source/ -> release/ (student) and solutions/
     course corpus [ASSIGNMENT ...]    autograde the sample corpus, check every expected score
     course main                       release + corpus (the README's first command)
+    course semester                   a new semester: release/ (.py exports, student bundle), solutions/
+    course semester-check [CONFIG ...] [--budget ci|grading]
+                                      run every source notebook (solutions, hidden tests) under
+                                      each config (default: course.toml and semesters/*.toml)
 
 TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course collect ASSIGNMENT DOWNLOAD [--roster CSV]   an LMS zip or folder -> submitted/
     course autograde ASSIGNMENT [STUDENT ...] [--workers K] [--redo]
     course feedback ASSIGNMENT [STUDENT ...]            HTML per student, hidden tests hidden
     course export [--to grades.csv]                     the grades CSV for the LMS
+
+Every command takes --config PATH: the semester config to use (default: $COURSE_CONFIG,
+else course.toml); nbgrader and the notebooks' kernels inherit it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 from pathlib import Path
 
-from course_utils.tools import corpus, grading, notebooks, release
+from course_utils.config import CONFIG_ENV, ConfigError, default_config_path, load_config
+from course_utils.tools import corpus, grading, notebooks, release, semesters
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("strip", help="remove outputs and run-time metadata from notebooks")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="semester config (default: $COURSE_CONFIG, else course.toml)")
+    p = sub.add_parser("strip", parents=[common], help="remove outputs and run-time metadata from notebooks")
     p.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: all of source/)")
-    p = sub.add_parser("release", help="regenerate release/ and solutions/ from source/")
+    p = sub.add_parser("release", parents=[common], help="regenerate release/ and solutions/ from source/")
     p.add_argument("assignments", nargs="*", help="assignment folders under source/ (default: all)")
-    p = sub.add_parser("corpus", help="autograde the sample corpus and check its scores")
+    p = sub.add_parser("corpus", parents=[common], help="autograde the sample corpus and check its scores")
     p.add_argument("assignments", nargs="*", help="assignments (default: all)")
     p.add_argument("--workers", type=int, default=0, help="parallel graders (default: [grading] workers)")
     p.add_argument("--all", action="store_true", help="also the cases not yet confirmed in CI")
-    sub.add_parser("main", help="release, then corpus")
-    grading.add_commands(sub, argparse.ArgumentParser(add_help=False))
+    sub.add_parser("main", parents=[common], help="release, then corpus")
+    grading.add_commands(sub, common)
+    sub.add_parser("semester", parents=[common], help="regenerate every assignment, export and the bundle")
+    p = sub.add_parser("semester-check", parents=[common], help="run the source notebooks under semester configs")
+    p.add_argument("configs", nargs="*", type=Path, help="configs (default: course.toml, semesters/*.toml)")
+    p.add_argument("--budget", choices=("ci", "grading"), default="ci", help="training budget (default: ci)")
     args = parser.parse_args(argv)
+
+    if args.config:
+        os.environ[CONFIG_ENV] = str(args.config.resolve())
+    try:  # a bad config is an error naming the key, before anything is written
+        config = load_config() if args.command != "strip" else None
+        for path in getattr(args, "configs", None) or []:
+            load_config(path)
+    except ConfigError as e:
+        print(f"course: {e}", file=sys.stderr)
+        return 2
 
     start = time.perf_counter()
     if args.command == "strip":
         for path in notebooks.strip_files(args.notebooks or None):
             print(f"stripped {path}")
-    if args.command in ("release", "main"):
+    if args.command == "semester":
+        task = config["arithmetic"]
+        print(f"semester {config['semester']['name']} from {default_config_path()}: seed {config['semester']['seed']}, "
+              f"operands up to {task['max_number']}, operators {' '.join(task['operators'])}, "
+              f"splits {', '.join(map(str, task['splits']))}")
+    if args.command in ("release", "main", "semester"):
         release.release_all(getattr(args, "assignments", None) if args.command == "release" else None)
+    if args.command == "semester-check":
+        runs = semesters.check_semesters(args.configs or ([args.config] if args.config else None), args.budget)
+        print(semesters.format_runs(runs))
+        if not all(run.ok for run in runs):
+            print("course: the reference failed under a semester config (see above)", file=sys.stderr)
+            return 1
     if args.command in ("corpus", "main"):
         results = corpus.grade(corpus.workspace(), getattr(args, "assignments", None) or None,
                                workers=getattr(args, "workers", 0), everything=getattr(args, "all", False))

@@ -1,0 +1,133 @@
+"""Run the source notebooks (solutions and hidden tests) under one or more semester configs.
+
+The reference solutions must pass every hidden test whatever the semester: its seed,
+task (2 or 3 digits, operators), splits, latent sizes and budgets. `check_semesters`
+executes every notebook of source/ top to bottom once per config, in a scratch folder,
+with $COURSE_CONFIG pointing at the config and $COURSE_BUDGET at the budget, and
+reports the time and the first failing cell of each run.
+
+    ci       the notebooks' own training and the hidden checks on their smoke budgets
+             ([seq2seq.ci_checks]); what CI runs (tests/test_notebooks.py)
+    grading  the budgets students are graded on, under the config's [grading] time limits
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from course_utils.config import BUDGET_ENV, CONFIG_ENV, load_config, repo_root
+
+SEMESTERS_DIR = "semesters"
+CI_CELL_TIMEOUT = 900  # seconds; the ci budget is about speed of CI, not about grading limits
+
+
+def semester_configs(root: Path | None = None) -> list[Path]:
+    """The course's own config and every example semester: course.toml, semesters/*.toml."""
+    root = root or repo_root()
+    return [root / "course.toml", *sorted((root / SEMESTERS_DIR).glob("*.toml"))]
+
+
+@dataclass
+class Run:
+    config: Path
+    notebook: Path
+    budget: str
+    seconds: float = 0.0
+    error: str | None = None  # the failing cell and its error, None when every cell ran
+    cell_seconds: dict[str, float] = field(default_factory=dict)  # grade_id (or cell index) -> seconds
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _cell_seconds(cell) -> float:
+    timing = cell.metadata.get("execution", {})
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def kernel_env(config: Path, budget: str) -> dict[str, str]:
+    """The kernel's environment: this Python's bin/ first, the config and budget set, TF quiet."""
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    env.update({CONFIG_ENV: str(Path(config).resolve()), BUDGET_ENV: budget, "PYTHONHASHSEED": "0",
+                "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])})
+    return env
+
+
+def run_notebook(notebook: Path, config: Path, budget: str = "ci") -> Run:
+    """Execute `notebook` top to bottom in a scratch folder under `config` and `budget`.
+
+    On the grading budget each cell gets the config's [grading] cell_timeout and the
+    whole notebook its notebook_timeout, as under nbgrader.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    limits = load_config(config)["grading"]  # also validates the config before any kernel starts
+    cell_timeout = limits["cell_timeout"] if budget == "grading" else CI_CELL_TIMEOUT
+    run = Run(Path(config), Path(notebook), budget)
+    nb = nbformat.read(notebook, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="semester-") as scratch:
+        client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=False,
+                                record_timing=True, resources={"metadata": {"path": scratch}})
+        start = time.perf_counter()
+        try:
+            client.execute(env=kernel_env(config, budget))
+        except (CellExecutionError, CellTimeoutError) as e:
+            run.error = str(e)
+        run.seconds = time.perf_counter() - start
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}")
+            run.cell_seconds[name] = _cell_seconds(cell)
+            if run.error and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                run.error = f"cell {name!r}: {run.error.strip().splitlines()[-1]}\n{run.error}"
+    if run.ok and budget == "grading" and run.seconds > limits["notebook_timeout"]:
+        run.error = (f"ran {run.seconds:.0f} s, over the grading limit of {limits['notebook_timeout']} s "
+                     f"(grading.notebook_timeout)")
+    return run
+
+
+def check_semesters(configs: list[Path] | None = None, budget: str = "ci",
+                    notebooks: list[Path] | None = None, root: Path | None = None, log=print) -> list[Run]:
+    """Run every notebook (default: all of source/) under every config (default: `semester_configs`)."""
+    root = root or repo_root()
+    configs = configs or semester_configs(root)
+    for config in configs:
+        load_config(config)  # a bad config fails here, before hours of runs
+    notebooks = notebooks or sorted((root / "source").rglob("*.ipynb"))
+    runs = []
+    for config in configs:
+        for notebook in notebooks:
+            log(f"running {notebook.relative_to(root) if notebook.is_relative_to(root) else notebook} "
+                f"under {config.name} on the {budget} budget ...", flush=True)
+            runs.append(run_notebook(notebook, config, budget))
+            log(f"  {'ok' if runs[-1].ok else 'FAILED'} in {runs[-1].seconds:.0f} s", flush=True)
+    return runs
+
+
+def format_runs(runs: list[Run], slowest: int = 3) -> str:
+    """One line per run (config, notebook, verdict, seconds, slowest cells), then the errors."""
+    lines = []
+    for r in runs:
+        top = sorted(r.cell_seconds.items(), key=lambda kv: -kv[1])[:slowest]
+        cells = ", ".join(f"{name} {s:.0f} s" for name, s in top)
+        lines.append(f"{r.config.name:<24} {r.notebook.stem:<22} {'ok' if r.ok else 'FAILED':<6} "
+                     f"{r.seconds:6.0f} s  (slowest: {cells})")
+    for r in runs:
+        if not r.ok:
+            lines += ["", f"{r.config.name} / {r.notebook.name}:", r.error[-4000:]]
+    return "\n".join(lines)

@@ -351,6 +351,18 @@ def test_render_split_subset_and_lazy(image_data):
         ar.render_split(ar.make_dataset(0.5), "train")
 
 
+def test_samples_of_each_side():
+    whole = ar.make_dataset(0.25, max_number=199, seed=4, render_images=False)
+    small = ar.make_dataset(0.25, max_number=199, seed=4, digits=fake_digits(20), max_train=300, max_test=200)
+    assert (len(small.train), len(small.test)) == (300, 200)
+    assert small.train.x_img.shape == (300, 7, 28, 28) and small.test.y_img.shape == (200, 4, 28, 28)
+    assert list(small.train.queries) == list(whole.train.queries[:300]), "the first queries of the shuffled side"
+    assert list(small.test.answers) == list(whole.test.answers[:200])
+    assert len(ar.make_dataset(0.25, max_train=10**6).train) == 5000, "a limit above the side keeps all of it"
+    with pytest.raises(ValueError, match="max_test"):
+        ar.make_dataset(0.25, max_test=-1)
+
+
 def test_image_determinism_per_seed():
     digits = fake_digits(5)
     one = ar.make_dataset(0.5, digits=digits, seed=1, render_images=False)

@@ -399,6 +399,8 @@ def make_dataset(
     digit_test_fraction=0.5,
     digit_pools=None,
     render_images=True,
+    max_train=0,
+    max_test=0,
 ):
     """Every query, split into train and test: an ArithmeticData.
 
@@ -411,12 +413,20 @@ def make_dataset(
     render_images=False, `x_img` (N, 5, 28, 28) and `y_img` (N, 3, 28, 28)
     float32 are rendered, train side from the train pool, test side from the
     test pool. `render_split` renders them later, or a subset.
+
+    `max_train` / `max_test` > 0 keep only that many queries of the training /
+    test part: the first of that side, which is in random order, so a random
+    sample of it (a 3-digit task has 80,000 queries; their images take 2.8 GB).
     """
     query_width, answer_width = task_widths(max_number, operators)
     a, b, op = make_queries(max_number, operators)  # (N,) each
     queries = format_queries(a, b, op, query_width)  # (N,) str
     answers = format_answers(compute_answers(a, b, op), answer_width)  # (N,) str
     splits = split_indices(len(a), train_fraction, seed)
+    for limit, name in ((max_train, "max_train"), (max_test, "max_test")):
+        if not isinstance(limit, (int, np.integer)) or limit < 0:
+            raise ValueError(f"{name} must be an integer >= 0 (0: the whole side), got {limit!r}")
+    splits = tuple(idx[:limit] if limit else idx for idx, limit in zip(splits, (max_train, max_test)))
 
     def side(idx):
         return Split(

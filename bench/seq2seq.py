@@ -191,7 +191,8 @@ def main():
 def calibrate(quick):
     """What the hidden accuracy checks see: the notebook's reference solution and the course
     template, each built fresh and trained by `checks.seq2seq.evaluate_builder` with the
-    budget of course.toml [seq2seq.checks], beside the threshold course.toml sets."""
+    budget of course.toml [seq2seq.checks] ([seq2seq.ci_checks] when COURSE_BUDGET=ci),
+    beside the threshold course.toml sets."""
     from course_utils.checks import seq2seq as checks
     from course_utils.tools.notebooks import solution_namespace
 
@@ -202,7 +203,7 @@ def calibrate(quick):
               ("text2image", checks._CONFIG["arithmetic"]["splits"][0])]
     for modality, fraction in cases[:1] if quick else cases:
         key = f"{modality} {fraction:.0%}/{1 - fraction:.0%}".replace("%", "")
-        row = {"budget": dict(checks._CONFIG["seq2seq"]["checks"][modality]),
+        row = {"budget": dict(checks._budget(modality)),
                "threshold": checks.required_score(modality, fraction)}
         builders = [("solution", solution[f"build_{modality}"])]
         if modality == "text2text":

@@ -1,19 +1,28 @@
 """The course config (`course.toml` at the repository root): one semester's numbers.
 
-`load_config()` returns a `Config`, a read-only nested mapping validated against
-`SCHEMA`; an unknown key or an impossible value raises `ConfigError` naming the key
-and the fix. `budget_mode()` says which training budget a notebook runs on.
+`load_config()` returns a read-only nested mapping validated against `SCHEMA`; an
+unknown key or an impossible value raises `ConfigError` naming the key and the fix.
+`budget_mode()` says which training budget a notebook runs on.
+
+Which config: $COURSE_CONFIG when set (`course --config PATH` sets it), else the copy a
+student bundle carries beside this module, else the repository's course.toml. A config
+may start with `base = "other.toml"` (relative to itself) and then holds only what
+differs from that one: tables merge key by key, any other value replaces the base's.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 CONFIG_ENV = "COURSE_CONFIG"
+BASE_KEY = "base"
+CONFIG_NAME = "course.toml"
 BUDGET_ENV = "COURSE_BUDGET"
 BUDGET_MODES = ("student", "grading", "ci")
 
@@ -64,6 +73,7 @@ def _unit(x) -> bool:
 _EPOCHS = (int, _positive, "a number of epochs > 0")
 _BATCH = (int, _positive, "a batch size > 0")
 _EXAMPLES = (int, _non_negative, "a number of training examples (0: all of the training part)")
+_TEST_EXAMPLES = (int, _non_negative, "a number of test examples (0: all of the test part)")
 
 
 def _per_mode(rule: tuple) -> dict:
@@ -73,7 +83,8 @@ def _per_mode(rule: tuple) -> dict:
 
 def _check_budget(score_key: str, score_rule: tuple, epochs_rule: tuple = _EPOCHS) -> dict:
     """The schema of one hidden accuracy check: its training budget and the score it requires."""
-    return {"epochs": epochs_rule, "batch_size": _BATCH, "max_train_examples": _EXAMPLES, score_key: score_rule}
+    return {"epochs": epochs_rule, "batch_size": _BATCH, "max_train_examples": _EXAMPLES,
+            "max_test_examples": _TEST_EXAMPLES, score_key: score_rule}
 
 
 _PER_SPLIT_EPOCHS = (list, lambda v: bool(v) and all(isinstance(e, int) and not isinstance(e, bool) and e > 0
@@ -81,17 +92,28 @@ _PER_SPLIT_EPOCHS = (list, lambda v: bool(v) and all(isinstance(e, int) and not 
                      "a list of epochs > 0, one per split")
 
 
+_CHECKS = {
+    "text2text": _check_budget("min_exact", (list, lambda v: bool(v) and all(_unit(x) for x in v),
+                                             "a list of exact-match fractions in [0, 1], one per split"),
+                               _PER_SPLIT_EPOCHS),
+    "image2text": _check_budget("min_exact", ((int, float), _unit, "an exact-match fraction in [0, 1]")),
+    "text2image": _check_budget("min_semantic", ((int, float), _unit, "a fraction in [0, 1]")),
+}
+
 SCHEMA["seq2seq"] = {
     # epochs of the notebook's own training cells per budget mode (the hidden checks train on their own)
     "epochs": _per_mode(_EPOCHS),
-    "checks": {
-        "text2text": _check_budget("min_exact", (list, lambda v: bool(v) and all(_unit(x) for x in v),
-                                                 "a list of exact-match fractions in [0, 1], one per split"),
-                                   _PER_SPLIT_EPOCHS),
-        "image2text": _check_budget("min_exact", ((int, float), _unit, "an exact-match fraction in [0, 1]")),
-        "text2image": _check_budget("min_semantic", ((int, float), _unit, "a fraction in [0, 1]")),
-    },
+    # queries per side (training, test) of the notebook's own text and image data sets, per budget mode
+    "queries": {kind: _per_mode((int, lambda n: n == 0 or n >= 256, "0 (all queries) or a number >= 256"))
+                for kind in ("text", "images")},
+    "checks": _CHECKS,     # the hidden accuracy checks (student and grading budgets)
+    "ci_checks": _CHECKS,  # the same checks on the ci budget: a smoke run with its own thresholds
 }
+
+
+def seq2seq_checks(config: Mapping[str, Any], mode: str | None = None) -> Mapping[str, Any]:
+    """The hidden accuracy checks' budgets and thresholds for budget `mode` (default: `budget_mode()`)."""
+    return config["seq2seq"]["ci_checks" if (mode or budget_mode()) == "ci" else "checks"]
 
 
 _RATE = ((int, float), lambda x: not isinstance(x, bool) and 0 < x < 1, "a learning rate strictly between 0 and 1")
@@ -139,12 +161,21 @@ SCHEMA["generative"] = {
 
 def _check_consistency(config: Mapping[str, Any], source: str) -> None:
     """Rules that tie several keys together."""
-    splits = config["arithmetic"]["splits"]
-    for key in ("min_exact", "epochs"):
-        values = config["seq2seq"]["checks"]["text2text"][key]
-        if len(values) != len(splits):
-            raise ConfigError(f"{source}: seq2seq.checks.text2text.{key} has {len(values)} values but "
-                              f"arithmetic.splits has {len(splits)}; give one per split")
+    task = config["arithmetic"]
+    splits = task["splits"]
+    if len(set(splits)) != len(splits):
+        raise ConfigError(f"{source}: arithmetic.splits = {list(splits)} repeats a fraction; give distinct ones")
+    queries = len(task["operators"]) * (task["max_number"] + 1) ** 2
+    for fraction in splits:
+        if not 0 < round(fraction * queries) < queries:
+            raise ConfigError(f"{source}: arithmetic.splits: {fraction} of the {queries} queries leaves the "
+                              f"training or the test part empty; choose a fraction that keeps both")
+    for table in ("checks", "ci_checks"):
+        for key in ("min_exact", "epochs"):
+            values = config["seq2seq"][table]["text2text"][key]
+            if len(values) != len(splits):
+                raise ConfigError(f"{source}: seq2seq.{table}.text2text.{key} has {len(values)} values but "
+                                  f"arithmetic.splits has {len(splits)}; give one per split")
 
 
 def repo_root() -> Path:
@@ -153,7 +184,11 @@ def repo_root() -> Path:
 
 
 def default_config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or repo_root() / "course.toml")
+    """$COURSE_CONFIG, else the config a student bundle carries, else <repo>/course.toml."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    bundled = Path(__file__).resolve().parent / CONFIG_NAME
+    return bundled if bundled.is_file() else repo_root() / CONFIG_NAME
 
 
 def _freeze(value):
@@ -195,18 +230,81 @@ def validate(raw: Mapping[str, Any], source: str = "course config") -> Mapping[s
     return _freeze(dict(raw))
 
 
-def load_config(path: str | os.PathLike | None = None) -> Mapping[str, Any]:
-    """Read and validate the course config (default: $COURSE_CONFIG or <repo>/course.toml)."""
-    path = Path(path) if path is not None else default_config_path()
+def _merge(base: dict, over: Mapping) -> dict:
+    """`base` with `over` laid on top: tables merge key by key, other values replace."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_raw(path: str | os.PathLike, _chain: tuple = ()) -> dict[str, Any]:
+    """The TOML at `path` as plain data, merged over its `base` config if it names one (not validated)."""
+    path = Path(path)
+    if path.resolve() in _chain:
+        raise ConfigError(f"{path}: its base configs lead back to itself ({' -> '.join(map(str, _chain))})")
     try:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"no course config at {path}; create it from the repository's course.toml "
-                          f"or point ${CONFIG_ENV} at one") from None
+        where = f"named as the base of {_chain[-1]}" if _chain else f"create it from the repository's {CONFIG_NAME}"
+        raise ConfigError(f"no course config at {path}; {where} or point ${CONFIG_ENV} at one") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML ({e})") from None
-    return validate(raw, source=str(path))
+    base = raw.pop(BASE_KEY, None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: {BASE_KEY} = {base!r} is not a path to another config "
+                          f"(relative to this file), such as '../{CONFIG_NAME}'")
+    return _merge(read_raw(path.parent / base, (*_chain, path.resolve())), raw)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Mapping[str, Any]:
+    """Read and validate the course config (default: `default_config_path()`)."""
+    path = Path(path) if path is not None else default_config_path()
+    return validate(read_raw(path), source=str(path))
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def to_toml(raw: Mapping[str, Any], header: str = "") -> str:
+    """`raw` (plain or frozen config data) as TOML text that `tomllib` reads back equal.
+
+    Values of scalars and lists first, then one [table] section per nested table;
+    `header` becomes comment lines at the top.
+    """
+    def key(k: str) -> str:
+        return k if _BARE_KEY.fullmatch(k) else json.dumps(k)
+
+    def value(v: Any, name: str) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)  # a float's repr (0.0002, 1e-05) is valid TOML
+        if isinstance(v, str):
+            return json.dumps(v)  # JSON's escapes are TOML's basic-string escapes
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x, name) for x in v) + "]"
+        raise ConfigError(f"{name}: cannot write {type(v).__name__} {v!r} as TOML")
+
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+
+    def table(data: Mapping[str, Any], name: str) -> None:
+        scalars = {k: v for k, v in data.items() if not isinstance(v, Mapping)}
+        if name and (scalars or not data):
+            lines.extend(["", f"[{name}]"])
+        lines.extend(f"{key(k)} = {value(v, f'{name}.{k}'.strip('.'))}" for k, v in scalars.items())
+        for k, v in data.items():
+            if isinstance(v, Mapping):
+                table(v, f"{name}.{key(k)}" if name else key(k))
+
+    table(raw, "")
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def budget_mode() -> str:

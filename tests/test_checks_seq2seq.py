@@ -145,10 +145,12 @@ def test_training_check_fails_wrong_work(solution):
 @pytest.fixture
 def small_budget(monkeypatch):
     """A tiny text2text budget so the wrong-model cases train in seconds."""
-    config = {**checks._CONFIG, "seq2seq": {**checks._CONFIG["seq2seq"], "checks": {
-        **checks._CONFIG["seq2seq"]["checks"],
-        "text2text": {"epochs": (1, 1, 1), "batch_size": 64, "max_train_examples": 512, "min_exact": (0.5, 0.5, 0.5)}}}}
-    monkeypatch.setattr(checks, "_CONFIG", config)
+    tiny = {"epochs": (1, 1, 1), "batch_size": 64, "max_train_examples": 512, "max_test_examples": 0,
+            "min_exact": (0.5, 0.5, 0.5)}
+    seq2seq = dict(checks._CONFIG["seq2seq"])
+    for table in ("checks", "ci_checks"):  # whichever budget the tests run on
+        seq2seq[table] = {**seq2seq[table], "text2text": tiny}
+    monkeypatch.setattr(checks, "_CONFIG", {**checks._CONFIG, "seq2seq": seq2seq})
 
 
 def _ignores_input(query_len, answer_len, vocab_size, encoder_layers=1):
@@ -210,3 +212,27 @@ def test_accuracy_check_passes_the_solution_on_the_grading_budget(solution, moda
     verdict = checks.check_accuracy(solution[f"build_{modality}"], modality, fraction)
     print(verdict.reason)
     assert verdict, verdict.reason
+
+
+# ---------------------------------------------------------------- the semester's task and budget
+
+def test_checks_follow_the_semester_config_and_budget(tmp_path):
+    """Under the 3-digit semester on the ci budget the grader's data is 3-digit and sampled as
+    [seq2seq.ci_checks] says (checks read the config at import: a fresh interpreter)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from course_utils.config import repo_root
+
+    code = ("import json; from course_utils.checks import seq2seq as c\n"
+            "x, y, xt, at = c.grading_data(0.5, 'text2text', 300, 200)\n"
+            "print(json.dumps([x.shape, y.shape, xt.shape, len(at), dict(c._budget('image2text')), c._task()]))")
+    env = {**os.environ, "COURSE_CONFIG": str(repo_root() / "semesters" / "three-digit.toml"), "COURSE_BUDGET": "ci"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    x, y, xt, n_test, budget, task = json.loads(out.stdout.splitlines()[-1])
+    assert (x, y, xt, n_test) == ([300, 7, 13], [300, 4, 13], [200, 7, 13], 200)
+    assert budget["min_exact"] == 0.01 and budget["epochs"] == 15, "the variant's ci_checks override"
+    assert task == [199, ["+", "-"]]

@@ -6,7 +6,8 @@ Every builder under test follows the assignment's interface:
     build_text2image(query_len, answer_len, vocab_size, encoder_layers=1)  (N, Tq, V) -> (N, Ta, 28, 28) in [0, 1]
 and returns a compiled Keras model. Accuracy checks are honest: the grader builds a
 fresh model, trains it on its own training part of a split (semester seed, budget
-from course.toml [seq2seq.checks]) and scores the complement, which the model never saw.
+from course.toml [seq2seq.checks], or [seq2seq.ci_checks] on the ci budget) and scores
+the complement, which the model never saw.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from course_utils.checks import _trusted as t
 from course_utils.checks._trusted import Verdict, fail, passed
-from course_utils.config import load_config
+from course_utils.config import budget_mode, load_config, seq2seq_checks
 from course_utils.data import arithmetic as _arith
 
 # Captured at import: the grader's own data functions and settings.
@@ -28,6 +29,7 @@ _encode = _arith.encode
 _decode = _arith.decode
 _VOCAB = _arith.VOCAB
 _CONFIG = load_config()
+_MODE = budget_mode()
 
 MODALITIES = ("text2text", "image2text", "text2image")
 # Before any training a fresh model must be near chance: a builder that hands back a model
@@ -100,14 +102,14 @@ def _output_shape(modality, answer_len):
     return (answer_len, 28, 28) if modality == "text2image" else (answer_len, len(_VOCAB))
 
 
-def _build(build_fn, modality, max_number=99, encoder_layers=1):
+def _build(build_fn, modality, max_number=99, encoder_layers=1, operators=("+", "-")):
     """A fresh model from the student's builder (Keras session cleared first)."""
     import keras
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # no retracing notices in the student's feedback
     keras.backend.clear_session()
-    query_len, answer_len = _task_widths(max_number, ("+", "-"))
+    query_len, answer_len = _task_widths(max_number, operators)
     model = build_fn(query_len, answer_len, len(_VOCAB), encoder_layers=encoder_layers)
     if not isinstance(model, keras.Model):
         raise TypeError(f"the builder returned {type(model).__name__}, not a keras.Model")
@@ -192,11 +194,22 @@ def check_deeper_encoder(build_fn, modality: str) -> Verdict:
 # Accuracy on the grader's own split
 
 
-def grading_data(train_fraction: float, modality: str, max_train_examples: int = 0):
+def _budget(modality: str):
+    """This modality's check budget and threshold, for the budget mode the checks run on."""
+    return seq2seq_checks(_CONFIG, _MODE)[modality]
+
+
+def _task():
+    """The semester's task: (max_number, operators)."""
+    return _CONFIG["arithmetic"]["max_number"], tuple(_CONFIG["arithmetic"]["operators"])
+
+
+def grading_data(train_fraction: float, modality: str, max_train_examples: int = 0, max_test_examples: int = 0):
     """(x_train, y_train, x_test, test_answers) for one split, built by the grader.
 
     Text arrays (N, T, 13); images (N, T, 28, 28) from disjoint digit pools (test-side
-    handwriting is never seen in training). `max_train_examples` > 0 takes a seeded subset.
+    handwriting is never seen in training). `max_train_examples` > 0 takes a seeded subset
+    of the training part, `max_test_examples` > 0 of the test part.
     """
     seed = _CONFIG["semester"]["seed"]
     pools = None
@@ -208,19 +221,23 @@ def grading_data(train_fraction: float, modality: str, max_train_examples: int =
         # draws the same handwriting whatever MNIST it has cached: MNIST's training digits
         # write the training queries, its test digits the test queries.
         pools = load_mnist(data_dir=EMBEDDED_DIR)
+    max_number, operators = _task()
     data = _make_dataset(train_fraction, seed=seed, digit_pools=pools, render_images=False,
-                         max_number=_CONFIG["arithmetic"]["max_number"],
-                         operators=tuple(_CONFIG["arithmetic"]["operators"]))
-    train_rows = np.arange(len(data.train))
-    if 0 < max_train_examples < len(train_rows):
-        train_rows = np.random.default_rng(seed).choice(train_rows, max_train_examples, replace=False)
+                         max_number=max_number, operators=operators)
+    rng = np.random.default_rng(seed)
+    rows = {}
+    for side, limit in (("train", max_train_examples), ("test", max_test_examples)):
+        rows[side] = np.arange(len(getattr(data, side)))
+        if 0 < limit < len(rows[side]):
+            rows[side] = rng.choice(rows[side], limit, replace=False)
+    train, test = rows["train"], rows["test"]
     if modality == "text2text":
-        return data.train.x_text[train_rows], data.train.y_text[train_rows], data.test.x_text, data.test.answers
-    x_train_img, y_train_img = _render_split(data, "train", train_rows)
-    x_test_img, y_test_img = _render_split(data, "test")
+        return data.train.x_text[train], data.train.y_text[train], data.test.x_text[test], data.test.answers[test]
+    x_train_img, y_train_img = _render_split(data, "train", train)
     if modality == "image2text":
-        return x_train_img, data.train.y_text[train_rows], x_test_img, data.test.answers
-    return data.train.x_text[train_rows], y_train_img, data.test.x_text, data.test.answers
+        x_test_img, _ = _render_split(data, "test", test)
+        return x_train_img, data.train.y_text[train], x_test_img, data.test.answers[test]
+    return data.train.x_text[train], y_train_img, data.test.x_text[test], data.test.answers[test]
 
 
 def _score(modality, outputs, answers) -> float:
@@ -240,13 +257,15 @@ def evaluate_builder(build_fn, modality: str, train_fraction: float) -> dict:
     """
     import keras
 
-    budget = _CONFIG["seq2seq"]["checks"][modality]
+    budget = _budget(modality)
     epochs = budget["epochs"]
     if modality == "text2text":  # one budget per split
         epochs = epochs[list(_CONFIG["arithmetic"]["splits"]).index(train_fraction)]
-    x_train, y_train, x_test, answers = grading_data(train_fraction, modality, budget["max_train_examples"])
+    x_train, y_train, x_test, answers = grading_data(train_fraction, modality, budget["max_train_examples"],
+                                                     budget["max_test_examples"])
     keras.utils.set_random_seed(_CONFIG["semester"]["seed"])
-    model = _build(build_fn, modality)
+    max_number, operators = _task()
+    model = _build(build_fn, modality, max_number, operators=operators)
     before = _score(modality, _predict(model, x_test), answers)
     start = time.perf_counter()
     keras.Model.fit(model, x_train, y_train, epochs=epochs, batch_size=budget["batch_size"],
@@ -258,13 +277,13 @@ def evaluate_builder(build_fn, modality: str, train_fraction: float) -> dict:
 
 def required_score(modality: str, train_fraction: float) -> float:
     """The minimum score course.toml sets for this modality at this split."""
-    checks = _CONFIG["seq2seq"]["checks"]
+    budget = _budget(modality)
     if modality == "text2text":
         splits = list(_CONFIG["arithmetic"]["splits"])
         if train_fraction not in splits:
             raise ValueError(f"no threshold for split {train_fraction}; course.toml has {splits}")
-        return checks["text2text"]["min_exact"][splits.index(train_fraction)]
-    return checks[modality]["min_exact" if modality == "image2text" else "min_semantic"]
+        return budget["min_exact"][splits.index(train_fraction)]
+    return budget["min_exact" if modality == "image2text" else "min_semantic"]
 
 
 def check_accuracy(build_fn, modality: str, train_fraction: float | None = None) -> Verdict:

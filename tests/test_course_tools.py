@@ -50,7 +50,7 @@ def test_release_strips_solutions_and_hidden_tests_and_is_reproducible(course):
     release.release_all(root=course)
     again = {p: p.read_bytes() for p in (course / "release").rglob("*") if p.is_file()}
     assert first == again, "releases must regenerate byte-identical"
-    assert not list((course / "release").glob(".build-*")), "no temporary build folder may remain"
+    assert not list(course.glob(".build-*")), "no temporary build folder may remain"
 
 
 def test_release_of_unknown_assignment_names_it(course):

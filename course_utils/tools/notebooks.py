@@ -16,9 +16,11 @@ VOLATILE_CELL_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
 
 
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """`nb` without outputs, execution counts or run-time metadata (changed in place)."""
+    """`nb` without outputs, execution counts or run-time metadata (changed in place), and no
+    cell ending in blank lines (which its .py export could not give back)."""
     nb.metadata = nbformat.from_dict(KERNEL_METADATA)
     for cell in nb.cells:
+        cell.source = cell.source.rstrip("\n")
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

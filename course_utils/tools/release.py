@@ -1,7 +1,15 @@
-"""Regenerate the student releases and the solution notebooks from source/.
+"""Regenerate what students get, and the solutions, from source/ for one semester config.
 
-Each assignment is generated into a temporary folder first and swapped into place only
-when nbgrader succeeded, so a failed run never leaves a half-written release/.
+    release/<assignment>/      the student notebooks (nbgrader generate_assignment) and a
+                               jupytext export (py:percent) beside each one
+    solutions/<assignment>/    the solution notebooks (hidden tests and mark schemes
+                               removed) and their exports
+    release/pyproject.toml,    the student bundle of course_utils (course_utils.tools.bundle),
+    release/course_utils/      carrying the semester's config
+
+The config ($COURSE_CONFIG, or course.toml) is validated first, then everything is built in
+a temporary folder beside release/ and swapped in only when all of it succeeded, so a bad
+config or a failed nbgrader run never leaves a half-written release/ or solutions/.
 """
 
 from __future__ import annotations
@@ -10,8 +18,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from course_utils.config import repo_root
+from course_utils.config import default_config_path, load_config, repo_root
+from course_utils.tools import bundle
 from course_utils.tools.nbgrader_run import assignments, nbgrader
+
+OUTPUTS = ("release", "solutions")
+EXPORT_FORMAT = "py:percent"  # the .py export beside every notebook (what students hand in too)
 
 
 def _swap_in(built: Path, target: Path) -> None:
@@ -24,24 +36,36 @@ def _swap_in(built: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def release(assignment: str, root: Path | None = None) -> None:
-    """Write release/<assignment>/ (student version) and solutions/<assignment>/."""
-    root = root or repo_root()
+def export_text(notebook: Path) -> str:
+    """The jupytext py:percent text of `notebook` (cells, nbgrader metadata in the cell headers)."""
+    import jupytext
+
+    return jupytext.writes(jupytext.read(notebook), fmt=EXPORT_FORMAT)
+
+
+def export_py(notebook: Path) -> Path:
+    """Write the py:percent export of `notebook` beside it; return its path."""
+    path = notebook.with_suffix(".py")
+    path.write_text(export_text(notebook))
+    return path
+
+
+def _generate(assignment: str, staged: dict[str, Path], root: Path) -> None:
+    """nbgrader's student and solution versions of `assignment` into the staged folders, exported."""
     # A throwaway gradebook: a release never touches the TA's grades (grading registers
     # the assignment in its own gradebook when it starts).
     with tempfile.TemporaryDirectory() as scratch:
         db = f"--CourseDirectory.db_url=sqlite:///{scratch}/gradebook.db"
-        for command, folder in (("generate_assignment", "release"), ("generate_solution", "solutions")):
-            (root / folder).mkdir(exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=root / folder, prefix=".build-") as tmp:
-                option = "release_directory" if folder == "release" else "solution_directory"
-                nbgrader(command, assignment, "--force", db, f"--CourseDirectory.{option}={tmp}", root=root)
-                _swap_in(Path(tmp) / assignment, root / folder / assignment)
-    print(f"released {assignment}: release/{assignment}/, solutions/{assignment}/")
+        for command, folder, option in (("generate_assignment", "release", "release_directory"),
+                                        ("generate_solution", "solutions", "solution_directory")):
+            nbgrader(command, assignment, "--force", db, f"--CourseDirectory.{option}={staged[folder]}", root=root)
+            for notebook in sorted((staged[folder] / assignment).glob("*.ipynb")):
+                export_py(notebook)
 
 
 def release_all(names: list[str] | None = None, root: Path | None = None) -> list[str]:
-    """Release the named assignments (default: every folder in source/); return their names."""
+    """Regenerate release/ (with the student bundle) and solutions/ for the named assignments
+    (default: every folder in source/) under the current config; return their names."""
     root = root or repo_root()
     known = assignments(root)
     names = names or known
@@ -49,6 +73,20 @@ def release_all(names: list[str] | None = None, root: Path | None = None) -> lis
     if unknown:
         raise SystemExit(f"course release: no assignment {', '.join(unknown)} in source/ "
                          f"(known: {', '.join(known) or 'none'})")
-    for name in names:
-        release(name, root)
+    config_path = default_config_path()
+    load_config(config_path)  # a bad config is an error naming the key, before anything is built
+    with tempfile.TemporaryDirectory(dir=root, prefix=".build-") as tmp:
+        staged = {folder: Path(tmp) / folder for folder in OUTPUTS}
+        for folder, target in staged.items():
+            target.mkdir()
+            for other in sorted(set(known) - set(names)):  # a partial release keeps the others as they are
+                if (root / folder / other).is_dir():
+                    shutil.copytree(root / folder / other, target / other, symlinks=True)
+        for name in names:
+            _generate(name, staged, root)
+            print(f"released {name}: release/{name}/, solutions/{name}/ (with .py exports)")
+        bundle.write_bundle(staged["release"], config_path)
+        for folder in OUTPUTS:
+            _swap_in(staged[folder], root / folder)
+    print(f"student bundle: release/course_utils/ for semester config {config_path}")
     return names

@@ -18,6 +18,7 @@ given are kept.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import subprocess
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_utils.config import load_config
-from course_utils.tools.nbgrader_run import grading_env, nbgrader
+from course_utils.tools.nbgrader_run import gradebook, grading_env, nbgrader
 from course_utils.tools.workspace import Workspace
 
 
@@ -42,26 +43,26 @@ class Outcome:
     notebooks: list[dict] = field(default_factory=list)   # the grader's report per notebook
 
 
-def _digest(paths, base: Path):
+def grader_stamp(ws: Workspace, assignment: str) -> str:
+    """sha256 over what grades `assignment`: the source notebooks with their hidden tests, the
+    checks, the grader and the config."""
     digest = hashlib.sha256()
-    for path in sorted(paths):
-        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes())
-    return digest
-
-
-def fingerprint(ws: Workspace, assignment: str, student: str) -> str:
-    """sha256 over the submission's files and what grades them (the source notebooks with their
-    hidden tests, the checks, the grader, the config): a change to either means grading again."""
-    folder = ws.submitted(student, assignment)
-    digest = _digest((p for p in folder.rglob("*") if p.is_file()), folder)
     package = Path(__file__).resolve().parents[1]
-    grader = [*(ws.root / "source" / assignment).glob("*.ipynb"), ws.root / "nbgrader_config.py",
-              *(package / "checks").glob("*.py"), package / "tools" / "sandbox.py",
-              package / "tools" / "grading_kernel.py"]
-    for path in grader:
+    for path in [*sorted((ws.root / "source" / assignment).glob("*.ipynb")), ws.root / "nbgrader_config.py",
+                 *sorted((package / "checks").glob("*.py")), package / "tools" / "sandbox.py",
+                 package / "tools" / "grading_kernel.py"]:
         if path.exists():
             digest.update(path.read_bytes())
     digest.update(repr(load_config()).encode())
+    return digest.hexdigest()
+
+
+def fingerprint(ws: Workspace, assignment: str, student: str, stamp: str) -> str:
+    """sha256 over the submission's files and the grader's `stamp`: a change to either means grading again."""
+    folder = ws.submitted(student, assignment)
+    digest = hashlib.sha256(stamp.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -81,10 +82,9 @@ def merge(src_url: str, dst_url: str, assignment: str, student: str) -> None:
     """Copy one submission's autograded scores and comments from gradebook `src_url` into `dst_url`."""
     import warnings
 
-    from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
-    with Gradebook(src_url) as src, Gradebook(dst_url) as dst, warnings.catch_warnings():
+    with gradebook(src_url) as src, gradebook(dst_url) as dst, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own add_submission, harmless
         sub = src.find_submission(assignment, student)
         who = sub.student
@@ -105,8 +105,6 @@ def merge(src_url: str, dst_url: str, assignment: str, student: str) -> None:
 
 
 def _read_report(path: Path) -> list[dict]:
-    import json
-
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -151,8 +149,9 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
         raise SystemExit(f"course autograde: no submission of {assignment} for {', '.join(missing)} "
                          f"in {ws.submitted()} (run `course collect` first)")
     outcomes, todo = [], []
+    grader = grader_stamp(ws, assignment)
     for student in students or available:
-        stamp = fingerprint(ws, assignment, student)
+        stamp = fingerprint(ws, assignment, student, grader)
         state = ws.read_state(assignment, student)
         if not redo and state.get("status") == "graded" and state.get("fingerprint") == stamp:
             outcomes.append(Outcome(student, "skipped", state.get("seconds", 0.0), "already graded"))

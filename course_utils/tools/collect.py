@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.tools.nbgrader_run import grading_env
+from course_utils.tools.nbgrader_run import gradebook
 from course_utils.tools.workspace import Workspace
 
 
@@ -59,11 +58,8 @@ def read_roster(path: Path) -> list[dict]:
 
 def roster_ids(ws: Workspace, roster: Path | None = None) -> list[str]:
     """The roster's student ids; a roster file given is first imported into the gradebook."""
-    from nbgrader.api import Gradebook
-
     ws.folder.mkdir(parents=True, exist_ok=True)
-    os.environ["PATH"] = grading_env()["PATH"]  # a new gradebook runs this environment's `alembic`
-    with Gradebook(ws.gradebook) as gb:
+    with gradebook(ws.gradebook) as gb:
         if roster is not None:
             for row in read_roster(roster):
                 gb.update_or_create_student(row["id"], **{k: v for k, v in row.items() if k != "id"})

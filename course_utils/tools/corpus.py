@@ -246,9 +246,9 @@ def expected(case: Case, ws: Workspace) -> dict[tuple[str, str], float]:
 
 def actual(case: Case, ws: Workspace) -> dict[tuple[str, str], float | None]:
     """(notebook, grade_id) -> the autograded points in the workspace's gradebook."""
-    from nbgrader.api import Gradebook
+    from course_utils.tools.nbgrader_run import gradebook
 
-    with Gradebook(ws.gradebook) as gb:
+    with gradebook(ws.gradebook) as gb:
         sub = gb.find_submission(case.assignment, student_id(case))
         return {(nb.name, g.name): g.auto_score for nb in sub.notebooks for g in nb.grades
                 if g.cell_type == "code"}

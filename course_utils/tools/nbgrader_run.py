@@ -35,3 +35,12 @@ def nbgrader(*args: str, root: Path | None = None, **env: str) -> subprocess.Com
         sys.stderr.write(result.stdout + result.stderr)
         raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
     return result
+
+
+def gradebook(db_url: str):
+    """nbgrader's Gradebook at `db_url` (a context manager). Creating a new one runs this
+    environment's `alembic`, so its bin/ goes on PATH first."""
+    from nbgrader.api import Gradebook
+
+    os.environ["PATH"] = grading_env()["PATH"]
+    return Gradebook(db_url)

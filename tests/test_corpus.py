@@ -24,3 +24,8 @@ def test_every_tamper_case_pairs_its_trick_with_a_wrong_answer():
     for case in corpus.CASES:
         if case.name.startswith("tamper") or case.name in ("lying_objects", "shadowing", "edited_test_cell"):
             assert case.expect and set(case.expect.values()) == {0}, case.name
+
+
+def test_results_are_keyed_by_case_and_tabulate():
+    table = corpus.format_table({case: [] for case in corpus.CASES})
+    assert len(table.splitlines()) == len(corpus.CASES) + 1

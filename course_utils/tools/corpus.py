@@ -77,7 +77,7 @@ def duplicate(grade_id: str) -> Edit:
     return edit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # hashed by identity: a case is a key of grade()'s result
 class Case:
     name: str
     assignment: str

@@ -108,6 +108,11 @@ get_ipython().showtraceback = lambda *a, **k: None
 sys.modules['course_utils.checks.generative'] = type(sys)('fake')
 builtins.abs = lambda x: 0
 """
+TAMPER_INSIDE = WRONG + """
+import course_utils.checks.generative as g, course_utils.checks.seq2seq as s
+g.check_interpolation.__code__ = (lambda interp_fn: True).__code__
+s._MODE = 'ci'
+"""
 SHADOW = WRONG + """
 import os, sys
 os.makedirs('course_utils/checks', exist_ok=True)
@@ -123,6 +128,7 @@ CASES = {
     "ref": (GOOD, "x = 1", None, {"test_interp": 2, "test_after": 1}),
     "wrong": (WRONG, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "tamper": (TAMPER, "x = 1", None, {"test_interp": 0, "test_after": 1}),
+    "tamper_inside": (TAMPER_INSIDE, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "shadow": (SHADOW, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "lying": (GOOD + "\nclass L(np.ndarray):\n    __eq__ = lambda s, o: True\n    __bool__ = lambda s: True\n"
               "_i = interpolate\ninterpolate = lambda a, b, n: (_i(a, b, n) + 1).view(L)", "x = 1", None,
@@ -176,6 +182,8 @@ def test_tampering_is_undone_and_recorded(graded):
     for name in ("course_utils.checks.generative.check_interpolation", "numpy.allclose", "builtins.abs",
                  "sys.modules['course_utils.checks.generative']", "showtraceback"):
         assert name in found
+    inside = " ".join(t for nb in outcomes["tamper_inside"].notebooks for t in nb["tampering"])
+    assert "check_interpolation (its code" in inside and "course_utils.checks.seq2seq._MODE" in inside
     assert not [t for nb in outcomes["ref"].notebooks for t in nb["tampering"]]
 
 

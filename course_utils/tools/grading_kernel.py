@@ -10,9 +10,11 @@ starts ipykernel after four steps that student code cannot undo in time:
 3. imports: the submission folder is not on `sys.path`, and numpy, TensorFlow/Keras and
    course_utils (checks included) are imported from the installed environment, so a
    `course_utils/` or `numpy.py` handed in beside the notebook shadows nothing;
-4. (called by the grader once the kernel is up) a snapshot of what the hidden tests rely on: builtins, the functions and classes of
-   course_utils and numpy, their entries in `sys.modules`, IPython's traceback and
-   cell-running methods, the import machinery.
+4. (called by the grader once the kernel is up) a snapshot of what the hidden tests rely on:
+   builtins, the functions and classes of course_utils and numpy, their entries in
+   `sys.modules`, the code, defaults and closures inside those functions, the settings of
+   the checks modules (thresholds, the semester config, the budget), IPython's traceback
+   and cell-running methods, the import machinery.
 
 Before every hidden-test cell the grader (course_utils.tools.sandbox) calls `restore()`
 silently: it puts back every snapshotted object that student code replaced and returns
@@ -25,14 +27,20 @@ from __future__ import annotations
 
 import builtins
 import os
+import pickle
 import sys
+import types
 
 TRUSTED_PACKAGES = ("course_utils", "numpy")
 SHELL_METHODS = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cell", "run_cell_async",
                  "run_ast_nodes", "run_code", "transform_cell", "transform_ast")
 SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 KERNEL_MANAGED = ("input", "raw_input", "exit", "quit")  # ipykernel rebinds these on every request
+CHECKS_PACKAGE = "course_utils.checks"  # whose plain values (thresholds, config, budget) are guarded too
 _SNAPSHOT: dict = {}
+# Captured at import, before any student code: pickle compares and rebuilds the checks' settings.
+_dumps, _loads = pickle.dumps, pickle.loads
+_MappingProxy = types.MappingProxyType
 
 
 def _set_environment() -> None:
@@ -79,18 +87,86 @@ def _guarded(value) -> bool:
     return callable(value) or type(value).__name__ == "module"
 
 
+def _functions(values) -> list[types.FunctionType]:
+    """The Python functions behind `values`: plain, methods, numpy dispatchers, functools wrappers."""
+    found = []
+    for value in values:
+        for _ in range(4):
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            elif isinstance(value, property):
+                found += [f for f in (value.fget, value.fset, value.fdel) if isinstance(f, types.FunctionType)]
+                break
+            if isinstance(value, types.FunctionType):
+                found.append(value)
+            inner = getattr(value, "_implementation", None) or getattr(value, "__wrapped__", None) \
+                if not isinstance(value, type) else None
+            if inner is None or inner is value:
+                break
+            value = inner
+    return found
+
+
+def _insides(fn: types.FunctionType) -> tuple:
+    """What student code could swap inside a function while its identity stays the same."""
+    cells = tuple(c.cell_contents if _cell_full(c) else _EMPTY for c in fn.__closure__ or ())
+    return fn.__code__, fn.__defaults__, fn.__kwdefaults__, cells
+
+
+_EMPTY = object()
+
+
+def _cell_full(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def _settings(module) -> dict[str, tuple[object, bytes | None]]:
+    """A checks module's plain values -> (the object, its pickle or None when it has none)."""
+    return {key: (value, _pickle_or_none(value)) for key, value in vars(module).items()
+            if not key.startswith("__") and not _guarded(value)}
+
+
+def _thawed(value):
+    """`value` with read-only mappings (the frozen config) as dicts, so that it pickles."""
+    if type(value) in (_MappingProxy, dict):
+        return {k: _thawed(v) for k, v in value.items()}
+    if type(value) in (tuple, list):
+        return type(value)(_thawed(v) for v in value)
+    return value
+
+
+def _refrozen(value, like):
+    """The unpickled `value` read-only again wherever `like`, the original, was."""
+    if type(like) is _MappingProxy:
+        return _MappingProxy({k: _refrozen(v, like[k]) for k, v in value.items()})
+    if type(like) in (dict, tuple, list) and type(value) is type(like):
+        pairs = [(k, _refrozen(v, like[k])) for k, v in (value.items() if type(value) is dict else enumerate(value))]
+        return dict(pairs) if type(value) is dict else type(value)(v for _, v in pairs)
+    return value
+
+
 def take_snapshot() -> None:
     """Record the trusted objects. The grader calls it once the kernel is up, before any student code."""
     from IPython import get_ipython
 
     shell = get_ipython()
     modules = {name: mod for name, mod in sys.modules.items() if _is_trusted(name) and mod is not None}
+    dicts = {name: {k: v for k, v in vars(mod).items() if _guarded(v)} for name, mod in modules.items()}
+    classes = {cls: dict(vars(cls)) for mod in modules.values() if mod.__name__.startswith("course_utils")
+               for cls in vars(mod).values() if isinstance(cls, type) and cls.__module__ == mod.__name__}
+    functions = _functions([v for d in dicts.values() for v in d.values()]
+                           + [v for saved in classes.values() for v in saved.values()])
     _SNAPSHOT.update(
+        functions={fn: _insides(fn) for fn in functions},
         builtins={k: v for k, v in vars(builtins).items() if _guarded(v) and k not in KERNEL_MANAGED},
         modules=modules,
-        dicts={name: {k: v for k, v in vars(mod).items() if _guarded(v)} for name, mod in modules.items()},
-        classes={cls: dict(vars(cls)) for mod in modules.values() if mod.__name__.startswith("course_utils")
-                 for cls in vars(mod).values() if isinstance(cls, type) and cls.__module__ == mod.__name__},
+        dicts=dicts,
+        classes=classes,
+        settings={name: _settings(mod) for name, mod in modules.items() if _is_checks(name)},
         sys={"exit": sys.exit},
         meta_path=list(sys.meta_path), path=list(sys.path),
         shell=shell,
@@ -106,6 +182,17 @@ def restore() -> list[str]:
     snap = _SNAPSHOT
     sys.settrace(None)
     sys.setprofile(None)
+    # Settings first: pickling a planted object may run its code, which the steps below then undo.
+    for name, saved in snap["settings"].items():
+        current = vars(snap["modules"][name])
+        for key, (value, pickled) in saved.items():
+            now = current.get(key, _EMPTY)
+            if now is value and (pickled is None or _pickle_or_none(now) == pickled):
+                continue
+            found.append(f"{name}.{key}")
+            fresh = value if pickled is None else _refrozen(_loads(pickled), value)
+            current[key] = fresh
+            saved[key] = (fresh, pickled)
     for key, value in snap["builtins"].items():
         if vars(builtins).get(key) is not value:
             found.append(f"builtins.{key}")
@@ -127,11 +214,20 @@ def restore() -> list[str]:
             if key not in ("__dict__", "__weakref__") and vars(cls).get(key) is not value:
                 found.append(f"{cls.__module__}.{cls.__qualname__}.{key}")
                 type.__setattr__(cls, key, value)
+    for fn, (code, defaults, kwdefaults, cells) in snap["functions"].items():
+        if _replaced_inside(fn, code, defaults, kwdefaults, cells):
+            found.append(f"{fn.__module__}.{fn.__qualname__} (its code, defaults or closure)")
+            fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, defaults, kwdefaults
+            for cell, value in zip(fn.__closure__ or (), cells):
+                if value is _EMPTY:
+                    del cell.cell_contents
+                else:
+                    cell.cell_contents = value
     for key, value in snap["sys"].items():
         if getattr(sys, key) is not value:
             found.append(f"sys.{key}")
             setattr(sys, key, value)
-    if sys.meta_path != snap["meta_path"]:
+    if not _same_items(sys.meta_path, snap["meta_path"]):
         found.append("sys.meta_path")
         sys.meta_path[:] = snap["meta_path"]
     here = os.getcwd()
@@ -152,10 +248,34 @@ def restore() -> list[str]:
                 else:
                     setattr(shell, key, value)
         for key, saved in snap["shell_lists"].items():
-            if list(getattr(shell, key)) != saved:
+            if not _same_items(getattr(shell, key), saved):
                 found.append(f"IPython shell.{key}")
                 setattr(shell, key, list(saved))
     return found
+
+
+def _replaced_inside(fn, code, defaults, kwdefaults, cells) -> bool:
+    """True when anything inside `fn` is not the very object recorded (== alone could be lied to)."""
+    now = _insides(fn)
+    return (now[0] is not code or now[1] is not defaults or now[2] is not kwdefaults
+            or len(now[3]) != len(cells) or any(a is not b for a, b in zip(now[3], cells)))
+
+
+def _same_items(now, saved: list) -> bool:
+    """The same objects in the same order, compared by identity (a planted __eq__ could lie)."""
+    now = list(now)
+    return len(now) == len(saved) and all(a is b for a, b in zip(now, saved))
+
+
+def _pickle_or_none(value) -> bytes | None:
+    try:
+        return _dumps(_thawed(value))
+    except Exception:  # noqa: BLE001 - a student object that cannot be pickled is a replacement
+        return None
+
+
+def _is_checks(name: str) -> bool:
+    return name == CHECKS_PACKAGE or name.startswith(CHECKS_PACKAGE + ".")
 
 
 def main() -> None:

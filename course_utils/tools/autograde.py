@@ -45,12 +45,12 @@ class Outcome:
 
 def grader_stamp(ws: Workspace, assignment: str) -> str:
     """sha256 over what grades `assignment`: the source notebooks with their hidden tests, the
-    checks, the grader and the config."""
+    nbgrader config, every module of course_utils (the checks, the loaders and models a
+    notebook imports, the grader) and the semester config."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
     for path in [*sorted((ws.root / "source" / assignment).glob("*.ipynb")), ws.root / "nbgrader_config.py",
-                 *sorted((package / "checks").glob("*.py")), package / "tools" / "sandbox.py",
-                 package / "tools" / "grading_kernel.py"]:
+                 *sorted(package.rglob("*.py"))]:
         if path.exists():
             digest.update(path.read_bytes())
     digest.update(repr(load_config()).encode())

@@ -130,9 +130,13 @@ CASES = {
     "tamper": (TAMPER, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "tamper_inside": (TAMPER_INSIDE, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "shadow": (SHADOW, "x = 1", None, {"test_interp": 0, "test_after": 1}),
+    "shadow_right": (SHADOW.replace(WRONG, GOOD), "x = 1", None, {"test_interp": 2, "test_after": 1}),
     "lying": (GOOD + "\nclass L(np.ndarray):\n    __eq__ = lambda s, o: True\n    __bool__ = lambda s: True\n"
               "_i = interpolate\ninterpolate = lambda a, b, n: (_i(a, b, n) + 1).view(L)", "x = 1", None,
               {"test_interp": 0, "test_after": 1}),
+    "warns": ("import sys, warnings\nimport numpy as np\ndef interpolate(a, b, n):\n"
+              "    warnings.warn('a warning in a test cell')\n    print('log', file=sys.stderr)\n"
+              "    return np.linspace(a, b, n)", "x = 1", None, {"test_interp": 2, "test_after": 1}),
     "sys_exit": ("import sys\ndef interpolate(a, b, n):\n    sys.exit(0)", "x = 1", None,
                  {"test_interp": 0, "test_after": 1}),
     "os_exit": (GOOD, "import os\nos._exit(0)", None, {"test_interp": 2, "test_after": 0}),

@@ -160,6 +160,10 @@ CASES = [
          (append("vae_losses", WRONG_KL + "\nimport builtins\nbuiltins.abs = lambda x: 0.0\n"
                  "builtins.float = lambda *a: 0.0\nbuiltins.round = lambda *a, **k: 0"),),
          {"test_kl": 0, "test_vae_loss": 0}),
+    Case("tamper_inside", GENERATIVE, "swaps the body of the KL check and loosens the checks' tolerance",
+         (append("vae_losses", WRONG_KL + "\nimport course_utils.checks.generative as _g\n"
+                 "_g.check_kl.__code__ = (lambda kl_fn: True).__code__\n_g.RTOL = 10.0"),),
+         {"test_kl": 0, "test_vae_loss": 0}),
     Case("tamper_traceback", GENERATIVE, "silences IPython's showtraceback so errors leave no output",
          (append("sampling", WRONG_SAMPLING + "\nget_ipython().showtraceback = lambda *a, **k: None\n"
                  "get_ipython()._showtraceback = lambda *a, **k: None"),),

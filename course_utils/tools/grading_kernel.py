@@ -154,6 +154,7 @@ def take_snapshot() -> None:
     from IPython import get_ipython
 
     shell = get_ipython()
+    sys._course_restore = restore  # where the grader's guard finds it (sandbox.GUARD_CODE)
     modules = {name: mod for name, mod in sys.modules.items() if _is_trusted(name) and mod is not None}
     dicts = {name: {k: v for k, v in vars(mod).items() if _guarded(v)} for name, mod in modules.items()}
     classes = {cls: dict(vars(cls)) for mod in modules.values() if mod.__name__.startswith("course_utils")

@@ -50,7 +50,9 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS?[^\n]*\n?", re.S | re.M)
 SNAPSHOT_CODE = "__import__('course_utils.tools.grading_kernel', fromlist=['take_snapshot']).take_snapshot()"
-GUARD_CODE = "__course_guard__ = __import__('course_utils.tools.grading_kernel', fromlist=['restore']).restore()"
+# restore() is reached through `sys`, not the import system: student code that purges
+# course_utils from sys.modules or puts a shadow package on sys.path must not disarm it.
+GUARD_CODE = "__course_guard__ = __import__('sys')._course_restore()"
 TF_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+\] .*|"
                       r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+\] .*|.*oneDNN custom operations.*|"
                       r"WARNING: All log messages before absl::InitializeLog.*)\n?", re.M)
@@ -322,6 +324,22 @@ class RestoreMissingCells(NbGraderPreprocessor):
                 present.add(gid)
                 self.log.warning("Cell %s was missing from the submission: restored from the release", gid)
         return nb, resources
+
+
+class WarningsDoNotFail(NbGraderPreprocessor):
+    """Relabel the stderr output of test cells as stdout, before SaveAutoGrades scores them.
+
+    nbgrader scores a test cell 0 when it wrote anything to stderr. In a Python kernel a
+    failure is an `error` output; stderr carries warnings and logs (TensorFlow's, a data
+    loader's fallback notice), which must not cost points. The text is kept.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and utils.is_grade(cell):
+            for out in cell.outputs:
+                if out.output_type == "stream" and out.name == "stderr":
+                    out.name = "stdout"
+        return cell, resources
 
 
 def _grade_id(cell) -> str | None:

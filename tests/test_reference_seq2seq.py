@@ -92,6 +92,27 @@ def test_fit_reference_decreases_the_loss():
     assert len(history.history["loss"]) < 100  # the time budget stops it
 
 
+def test_fit_image2text_trains_the_head_the_model_uses():
+    keras.utils.set_random_seed(0)
+    model = ref.build_image2text(units=32)
+    x = RNG.random((64, 5, 28, 28), dtype=np.float32)
+    y = _text(64, 3)
+    before = model.predict(x, verbose=0)
+    history = ref.fit_image2text(model, x, y, epochs=2, batch_size=16)
+    assert len(history.history["loss"]) == 2
+    assert not np.allclose(model.predict(x, verbose=0), before)  # the head is shared, not a copy
+    assert not model.get_layer("reader").trainable_weights  # the reader stays frozen
+
+
+def test_text2image_paints_clean_symbols_at_inference():
+    model = ref.build_text2image(units=32)
+    images = model.predict(_text(3, 5), verbose=0)  # (3, 3, 28, 28)
+    painter = dc.load_char_painter()
+    clean = painter.predict(np.eye(13, dtype=np.float32), verbose=0)  # (13, 28, 28)
+    for image in images.reshape(-1, 28, 28):  # each one of the 13 clean symbols, never a blend
+        assert np.abs(clean - image).reshape(13, -1).max(axis=1).min() < 1e-5
+
+
 # ----------------------------------------------------------------------------
 # Digit classifier
 
@@ -121,7 +142,7 @@ def mnist():
 @pytest.fixture(scope="module")
 def classifier(mnist):
     (x, y), _ = mnist
-    return dc.train_digit_classifier(x[: dc.MAX_DIGITS], y[: dc.MAX_DIGITS])  # 20-40 s on 2 cores
+    return dc.train_digit_classifier(x[: dc.MAX_DIGITS], y[: dc.MAX_DIGITS])  # about 50 s on 2 cores
 
 
 def test_classifier_reads_mnist_test_digits(classifier, mnist):
@@ -155,7 +176,7 @@ def test_load_digit_classifier_caches(monkeypatch, tmp_path):
 
 def test_char_painter_draws_every_symbol_readably(classifier, mnist):
     (x, y), _ = mnist
-    painter = dc.train_char_painter(x[:4000], y[:4000], epochs=3)
+    painter = dc.train_char_painter(x[: dc.MAX_DIGITS], y[: dc.MAX_DIGITS])  # as load_char_painter trains it
     drawn = painter.predict(np.eye(len(VOCAB), dtype=np.float32), verbose=0)  # (13, 28, 28)
     assert drawn.shape == (13, 28, 28) and drawn.min() >= 0 and drawn.max() <= 1
     assert dc.read_images(classifier, drawn[None]) == [VOCAB]

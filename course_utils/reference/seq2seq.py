@@ -15,6 +15,10 @@ course template (LSTM -> RepeatVector -> LSTM -> TimeDistributed Dense):
 * a bidirectional first encoder layer, so every step sees the whole query;
 * the decoder starts from the encoder's state and attends (dot-product
   attention) over the encoder's outputs; dropout 0.3 before the output layer;
+* text2image learns the symbols its reader reads in the target images
+  (`fit_text2image`) and paints the most likely one at inference (`HardSymbols`);
+* image2text trains its encoder-decoder on the frozen reader's output, read once
+  (`fit_image2text`);
 * `fit_reference` trains with a small batch, a one-cycle learning rate
   (warm-up, then cosine decay) and early stopping on a validation slice of
   the training data, restoring the best weights.
@@ -51,6 +55,23 @@ class ReverseTime(layers.Layer):
 
     def call(self, x):
         return ops.flip(x, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="course_utils")
+class HardSymbols(layers.Layer):
+    """At inference, one-hot symbols: (N, T, V) probabilities -> (N, T, V) one-hot of the
+    argmax; while training, the probabilities themselves (the fitters train the part
+    before or after it alone).
+
+    Trained on images alone, the probabilities learn to blend symbols that fit a given
+    handwriting best; painted as they are, such blends are unreadable, while their argmax
+    is nearly always the right symbol, which the painter then draws clean.
+    """
+
+    def call(self, probs, training=None):
+        if training:
+            return probs
+        return ops.one_hot(ops.argmax(probs, axis=-1), ops.shape(probs)[-1], dtype=probs.dtype)
 
 
 @keras.saving.register_keras_serializable(package="course_utils")
@@ -124,17 +145,22 @@ def build_image2text(
     softmax (N, answer_len, vocab_size).
 
     Each character image is read by the course's frozen character reader
-    (`load_digit_classifier`, trained on MNIST's training digits only), whose 13
-    symbol probabilities feed the text-to-text encoder-decoder.
+    (`load_digit_classifier`, trained on MNIST's training digits only, layer
+    "reader"); its most likely symbols, one-hot, feed a text-to-text encoder-decoder
+    (the sub-model layer "symbols2text", compiled too: `fit_image2text` trains it alone).
     """
     from course_utils.models.digit_classifier import load_digit_classifier
 
     reader = load_digit_classifier()  # (N, 28, 28) -> (N, 13)
     reader.trainable = False
+    symbols = keras.Input((query_len, VOCAB_SIZE))  # (N, Tq, 13): soft symbols
+    answer = _answer_symbols(symbols, answer_len, vocab_size, units=units, encoder_layers=encoder_layers,
+                             **options)  # (N, Ta, V)
+    head = _compile(keras.Model(symbols, answer, name="symbols2text"), "categorical_crossentropy",
+                    learning_rate, ["accuracy", sequence_accuracy])
     x = keras.Input((query_len, IMAGE_SIZE, IMAGE_SIZE))  # (N, Tq, 28, 28)
-    h = layers.TimeDistributed(reader)(x)  # (N, Tq, 13): soft symbols
-    y = _answer_symbols(h, answer_len, vocab_size, units=units, encoder_layers=encoder_layers, **options)
-    model = keras.Model(x, y, name="image2text")
+    h = layers.TimeDistributed(reader, name="reader")(x)  # (N, Tq, 13)
+    model = keras.Model(x, head(HardSymbols()(h)), name="image2text")  # the head reads one-hot symbols
     return _compile(model, "categorical_crossentropy", learning_rate, ["accuracy", sequence_accuracy])
 
 
@@ -145,17 +171,21 @@ def build_text2image(
     """Compiled text-to-image model: one-hot (N, query_len, vocab_size) ->
     images (N, answer_len, 28, 28) sigmoid in [0, 1].
 
-    The encoder-decoder writes symbol probabilities; the course's frozen character
-    painter (`load_char_painter`) draws each one at 28x28.
+    A text-to-text encoder-decoder (the sub-model layer "text2symbols", compiled too:
+    `fit_text2image` trains it alone) writes symbol probabilities, one-hot at inference
+    (`HardSymbols`); the course's frozen character painter (`load_char_painter`, layer
+    "painter") draws each at 28x28.
     """
     from course_utils.models.digit_classifier import load_char_painter
 
     painter = load_char_painter()  # (N, 13) -> (N, 28, 28)
     painter.trainable = False
     x = keras.Input((query_len, vocab_size))  # (N, Tq, V)
-    symbols = _answer_symbols(x, answer_len, vocab_size, units=units, encoder_layers=encoder_layers,
-                              **options)  # (N, Ta, V)
-    y = layers.TimeDistributed(painter)(symbols)  # (N, Ta, 28, 28)
+    symbols = _answer_symbols(x, answer_len, VOCAB_SIZE, units=units, encoder_layers=encoder_layers,
+                              **options)  # (N, Ta, 13)
+    head = _compile(keras.Model(x, symbols, name="text2symbols"), "categorical_crossentropy",
+                    learning_rate, ["accuracy", sequence_accuracy])
+    y = layers.TimeDistributed(painter, name="painter")(HardSymbols()(head(x)))  # (N, Ta, 28, 28)
     model = keras.Model(x, y, name="text2image")
     return _compile(model, "binary_crossentropy", learning_rate, None)
 
@@ -248,6 +278,33 @@ def _metric_names(model):
     return [m if isinstance(m, str) else getattr(m, "__name__", "") for m in metrics]
 
 
+def fit_image2text(model, x, y, **fit):
+    """Train an image2text model's encoder-decoder on what its frozen reader reads, read once:
+    the same model trained by fit_reference, five times faster. Returns the Keras `History`."""
+    x = np.asarray(x, np.float32)  # (N, Tq, 28, 28)
+    reader = model.get_layer("reader").layer
+    read = reader.predict(x.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), batch_size=1024, verbose=0)  # (N * Tq, 13)
+    symbols = np.eye(VOCAB_SIZE, dtype=np.float32)[read.argmax(-1)].reshape(*x.shape[:2], VOCAB_SIZE)
+    return fit_reference(model.get_layer("symbols2text"), symbols, y, **fit)  # symbols (N, Tq, 13)
+
+
+def fit_text2image(model, x, y, **fit):
+    """Train a text2image model's encoder-decoder on the symbols the course's reader
+    (`load_digit_classifier`, trained on MNIST's training digits) reads in the target images
+    y (N, Ta, 28, 28). Trained on the images' pixels instead, the symbol probabilities learn
+    to blend symbols and the model paints some 70% of characters right. Returns the `History`."""
+    from course_utils.models.digit_classifier import load_digit_classifier
+
+    y = np.asarray(y, np.float32)
+    read = load_digit_classifier().predict(y.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), batch_size=1024, verbose=0)
+    labels = np.eye(VOCAB_SIZE, dtype=np.float32)[read.argmax(-1)].reshape(*y.shape[:2], VOCAB_SIZE)
+    return fit_reference(model.get_layer("text2symbols"), x, labels, **fit)  # labels (N, Ta, 13)
+
+
+# How each task's reference is trained: fitter(model, x, y, **recipe.fit_kwargs()).
+FITTERS = {"text2text": fit_reference, "image2text": fit_image2text, "text2image": fit_text2image}
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Training settings of one task and split, read by the benchmark and checks."""
@@ -270,7 +327,7 @@ RECIPES = {
         "25/75": Recipe(epochs=60, batch_size=32, learning_rate=2e-3),
         "10/90": Recipe(epochs=80, batch_size=32, learning_rate=2e-3),
     },
-    "image2text": {"50/50": Recipe(epochs=30, batch_size=64, learning_rate=3e-3)},
+    "image2text": {"50/50": Recipe(epochs=40, batch_size=64, learning_rate=2e-3)},
     "text2image": {"50/50": Recipe(epochs=30, batch_size=64, learning_rate=2e-3)},
 }
 

@@ -15,10 +15,11 @@ course template (LSTM -> RepeatVector -> LSTM -> TimeDistributed Dense):
 * a bidirectional first encoder layer, so every step sees the whole query;
 * the decoder starts from the encoder's state and attends (dot-product
   attention) over the encoder's outputs; dropout 0.3 before the output layer;
-* text2image learns the symbols its reader reads in the target images
-  (`fit_text2image`) and paints the most likely one at inference (`HardSymbols`);
-* image2text trains its encoder-decoder on the frozen reader's output, read once
-  (`fit_image2text`);
+* the image tasks work in symbol space with the course's frozen reader and
+  painter: image2text trains its encoder-decoder on the symbols the reader reads
+  in the query images, read once (`fit_image2text`); text2image trains it on the
+  symbols the reader reads in the target images (`fit_text2image`) and paints the
+  most likely symbol (`HardSymbols`);
 * `fit_reference` trains with a small batch, a one-cycle learning rate
   (warm-up, then cosine decay) and early stopping on a validation slice of
   the training data, restoring the best weights.
@@ -29,7 +30,7 @@ course template (LSTM -> RepeatVector -> LSTM -> TimeDistributed Dense):
 
     model = build_text2text()
     recipe = RECIPES["text2text"]["50/50"]
-    fit_reference(model, data.train.x_text, data.train.y_text, **recipe.fit_kwargs())
+    FITTERS["text2text"](model, data.train.x_text, data.train.y_text, **recipe.fit_kwargs())
     probs = model.predict(data.test.x_text)  # (N, 3, 13)
 """
 

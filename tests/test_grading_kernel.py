@@ -69,3 +69,10 @@ def test_a_lying_setting_is_replaced_not_believed():
     generative.SAMPLING_SIGMAS = Liar()
     assert "course_utils.checks.generative.SAMPLING_SIGMAS" in grading_kernel.restore()
     assert type(generative.SAMPLING_SIGMAS) is float
+
+
+def test_a_setting_emptied_behind_its_read_only_view_comes_back_whole():
+    semester = dict(seq2seq._CONFIG["semester"])
+    gc.get_referents(seq2seq._CONFIG["semester"])[0].clear()
+    assert "course_utils.checks.seq2seq._CONFIG" in grading_kernel.restore()
+    assert dict(seq2seq._CONFIG["semester"]) == semester

@@ -41,6 +41,8 @@ _SNAPSHOT: dict = {}
 # Captured at import, before any student code: pickle compares and rebuilds the checks' settings.
 _dumps, _loads = pickle.dumps, pickle.loads
 _MappingProxy = types.MappingProxyType
+_PROXY = "course_utils.grading_kernel: read-only mapping"  # marks a thawed read-only mapping
+_EMPTY = object()  # an empty closure cell
 
 
 def _set_environment() -> None:
@@ -113,8 +115,6 @@ def _insides(fn: types.FunctionType) -> tuple:
     return fn.__code__, fn.__defaults__, fn.__kwdefaults__, cells
 
 
-_EMPTY = object()
-
 
 def _cell_full(cell) -> bool:
     try:
@@ -131,21 +131,24 @@ def _settings(module) -> dict[str, tuple[object, bytes | None]]:
 
 
 def _thawed(value):
-    """`value` with read-only mappings (the frozen config) as dicts, so that it pickles."""
-    if type(value) in (_MappingProxy, dict):
+    """`value` with each read-only mapping (the frozen config) as a marked dict, so that it pickles."""
+    if type(value) is _MappingProxy:
+        return (_PROXY, {k: _thawed(v) for k, v in value.items()})
+    if type(value) is dict:
         return {k: _thawed(v) for k, v in value.items()}
     if type(value) in (tuple, list):
         return type(value)(_thawed(v) for v in value)
     return value
 
 
-def _refrozen(value, like):
-    """The unpickled `value` read-only again wherever `like`, the original, was."""
-    if type(like) is _MappingProxy:
-        return _MappingProxy({k: _refrozen(v, like[k]) for k, v in value.items()})
-    if type(like) in (dict, tuple, list) and type(value) is type(like):
-        pairs = [(k, _refrozen(v, like[k])) for k, v in (value.items() if type(value) is dict else enumerate(value))]
-        return dict(pairs) if type(value) is dict else type(value)(v for _, v in pairs)
+def _refrozen(value):
+    """The unpickled `_thawed` value, its marked dicts read-only again."""
+    if type(value) is tuple and len(value) == 2 and value[0] == _PROXY:
+        return _MappingProxy({k: _refrozen(v) for k, v in value[1].items()})
+    if type(value) is dict:
+        return {k: _refrozen(v) for k, v in value.items()}
+    if type(value) in (tuple, list):
+        return type(value)(_refrozen(v) for v in value)
     return value
 
 
@@ -191,7 +194,7 @@ def restore() -> list[str]:
             if now is value and (pickled is None or _pickle_or_none(now) == pickled):
                 continue
             found.append(f"{name}.{key}")
-            fresh = value if pickled is None else _refrozen(_loads(pickled), value)
+            fresh = value if pickled is None else _refrozen(_loads(pickled))
             current[key] = fresh
             saved[key] = (fresh, pickled)
     for key, value in snap["builtins"].items():

@@ -126,16 +126,23 @@ def _compile(model, loss, learning_rate, metrics):
 # Builders
 
 
+def _symbols_model(query_len, in_dim, answer_len, out_dim, name, *, units, encoder_layers, learning_rate,
+                   **options):
+    """Compiled encoder-decoder on symbols: (N, query_len, in_dim) -> softmax (N, answer_len, out_dim)."""
+    x = keras.Input((query_len, in_dim))  # (N, Tq, in_dim)
+    y = _answer_symbols(x, answer_len, out_dim, units=units, encoder_layers=encoder_layers, **options)
+    model = keras.Model(x, y, name=name)
+    return _compile(model, "categorical_crossentropy", learning_rate, ["accuracy", sequence_accuracy])
+
+
 def build_text2text(
     query_len=5, answer_len=3, vocab_size=VOCAB_SIZE, *, encoder_layers=1, units=256,
     learning_rate=2e-3, **options,
 ):
     """Compiled text-to-text model: one-hot (N, query_len, vocab_size) ->
     softmax (N, answer_len, vocab_size)."""
-    x = keras.Input((query_len, vocab_size))  # (N, Tq, V)
-    y = _answer_symbols(x, answer_len, vocab_size, units=units, encoder_layers=encoder_layers, **options)
-    model = keras.Model(x, y, name="text2text")
-    return _compile(model, "categorical_crossentropy", learning_rate, ["accuracy", sequence_accuracy])
+    return _symbols_model(query_len, vocab_size, answer_len, vocab_size, "text2text", units=units,
+                          encoder_layers=encoder_layers, learning_rate=learning_rate, **options)
 
 
 def build_image2text(
@@ -154,11 +161,8 @@ def build_image2text(
 
     reader = load_digit_classifier()  # (N, 28, 28) -> (N, 13)
     reader.trainable = False
-    symbols = keras.Input((query_len, VOCAB_SIZE))  # (N, Tq, 13): soft symbols
-    answer = _answer_symbols(symbols, answer_len, vocab_size, units=units, encoder_layers=encoder_layers,
-                             **options)  # (N, Ta, V)
-    head = _compile(keras.Model(symbols, answer, name="symbols2text"), "categorical_crossentropy",
-                    learning_rate, ["accuracy", sequence_accuracy])
+    head = _symbols_model(query_len, VOCAB_SIZE, answer_len, vocab_size, "symbols2text", units=units,
+                          encoder_layers=encoder_layers, learning_rate=learning_rate, **options)
     x = keras.Input((query_len, IMAGE_SIZE, IMAGE_SIZE))  # (N, Tq, 28, 28)
     h = layers.TimeDistributed(reader, name="reader")(x)  # (N, Tq, 13)
     model = keras.Model(x, head(HardSymbols()(h)), name="image2text")  # the head reads one-hot symbols
@@ -181,11 +185,9 @@ def build_text2image(
 
     painter = load_char_painter()  # (N, 13) -> (N, 28, 28)
     painter.trainable = False
+    head = _symbols_model(query_len, vocab_size, answer_len, VOCAB_SIZE, "text2symbols", units=units,
+                          encoder_layers=encoder_layers, learning_rate=learning_rate, **options)
     x = keras.Input((query_len, vocab_size))  # (N, Tq, V)
-    symbols = _answer_symbols(x, answer_len, VOCAB_SIZE, units=units, encoder_layers=encoder_layers,
-                              **options)  # (N, Ta, 13)
-    head = _compile(keras.Model(x, symbols, name="text2symbols"), "categorical_crossentropy",
-                    learning_rate, ["accuracy", sequence_accuracy])
     y = layers.TimeDistributed(painter, name="painter")(HardSymbols()(head(x)))  # (N, Ta, 28, 28)
     model = keras.Model(x, y, name="text2image")
     return _compile(model, "binary_crossentropy", learning_rate, None)
@@ -279,14 +281,18 @@ def _metric_names(model):
     return [m if isinstance(m, str) else getattr(m, "__name__", "") for m in metrics]
 
 
+def _read_symbols(reader, images):
+    """The reader's most likely symbol per image, one-hot: (N, T, 28, 28) -> (N, T, 13)."""
+    images = np.asarray(images, np.float32)
+    probs = reader.predict(images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), batch_size=1024, verbose=0)  # (N * T, 13)
+    return np.eye(VOCAB_SIZE, dtype=np.float32)[probs.argmax(-1)].reshape(*images.shape[:2], VOCAB_SIZE)
+
+
 def fit_image2text(model, x, y, **fit):
     """Train an image2text model's encoder-decoder on what its frozen reader reads, read once:
     the same model trained by fit_reference, five times faster. Returns the Keras `History`."""
-    x = np.asarray(x, np.float32)  # (N, Tq, 28, 28)
-    reader = model.get_layer("reader").layer
-    read = reader.predict(x.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), batch_size=1024, verbose=0)  # (N * Tq, 13)
-    symbols = np.eye(VOCAB_SIZE, dtype=np.float32)[read.argmax(-1)].reshape(*x.shape[:2], VOCAB_SIZE)
-    return fit_reference(model.get_layer("symbols2text"), symbols, y, **fit)  # symbols (N, Tq, 13)
+    symbols = _read_symbols(model.get_layer("reader").layer, x)  # (N, Tq, 13)
+    return fit_reference(model.get_layer("symbols2text"), symbols, y, **fit)
 
 
 def fit_text2image(model, x, y, **fit):
@@ -296,10 +302,8 @@ def fit_text2image(model, x, y, **fit):
     to blend symbols and the model paints some 70% of characters right. Returns the `History`."""
     from course_utils.models.digit_classifier import load_digit_classifier
 
-    y = np.asarray(y, np.float32)
-    read = load_digit_classifier().predict(y.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), batch_size=1024, verbose=0)
-    labels = np.eye(VOCAB_SIZE, dtype=np.float32)[read.argmax(-1)].reshape(*y.shape[:2], VOCAB_SIZE)
-    return fit_reference(model.get_layer("text2symbols"), x, labels, **fit)  # labels (N, Ta, 13)
+    labels = _read_symbols(load_digit_classifier(), y)  # (N, Ta, 13)
+    return fit_reference(model.get_layer("text2symbols"), x, labels, **fit)
 
 
 # How each task's reference is trained: fitter(model, x, y, **recipe.fit_kwargs()).

@@ -30,12 +30,32 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "autograder", "grad
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.keras", "*.h5", "*.npy", "*.py",
                             "*.png", "gan_mosaics"]
 
+# The semester's points (course.toml [points.<assignment>]) go into every graded cell first,
+# so the release, the solutions and the gradebook agree (course_utils/tools/points.py).
+c.GenerateAssignment.preprocessors = [
+    "course_utils.tools.points.SemesterPoints",
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SemesterPoints.course_root = here
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Solutions are the source minus hidden tests and mark schemes, outputs stripped: no
 # training at release time (nbgrader's default would execute every notebook).
 c.GenerateSolution.preprocessors = [
+    "course_utils.tools.points.SemesterPoints",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",

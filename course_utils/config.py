@@ -159,8 +159,27 @@ SCHEMA["generative"] = {
 }
 
 
+# [points.<assignment>]: the points of every graded cell (a hidden-test cell or a written
+# answer), by grade id. That the ids are those of the assignment's graded cells is checked
+# against its source notebooks when it is released; here only the shape and the numbers.
+_POINTS = (dict, lambda table: bool(table) and all(isinstance(t, dict) and t for t in table.values()),
+           "a table [points.<assignment>] per assignment, each mapping grade ids to points")
+
+
+def _check_points(points: Mapping[str, Any], source: str) -> None:
+    for assignment, table in points.items():
+        for grade_id, value in table.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ConfigError(f"{source}: points.{assignment}.{grade_id} = {value!r} is not a number of "
+                                  f"points >= 0")
+
+
+SCHEMA["points"] = _POINTS
+
+
 def _check_consistency(config: Mapping[str, Any], source: str) -> None:
     """Rules that tie several keys together."""
+    _check_points(config["points"], source)
     task = config["arithmetic"]
     splits = task["splits"]
     if len(set(splits)) != len(splits):

@@ -16,8 +16,8 @@ import pytest
 
 from course_utils import cli
 from course_utils.config import CONFIG_NAME, ConfigError, load_config, repo_root
-from course_utils.tools import bundle, release
-from course_utils.tools.nbgrader_run import assignments
+from course_utils.tools import bundle, points, release
+from course_utils.tools.nbgrader_run import assignments, gradebook, nbgrader
 from course_utils.tools.notebooks import has_outputs
 
 ROOT = repo_root()
@@ -229,6 +229,9 @@ BAD_CONFIGS = {
     "impossible split": ("[arithmetic]\nsplits = [0.5, 0.25, 1.5]\n", "arithmetic.splits"),
     "threshold above 1": ("[seq2seq.checks.image2text]\nmin_exact = 1.2\n", "seq2seq.checks.image2text.min_exact"),
     "budget of zero": ("[seq2seq.checks.text2text]\nepochs = [12, 0, 40]\n", "seq2seq.checks.text2text.epochs"),
+    "negative points": ("[points.seq2seq]\ntest_encode = -1\n", "points.seq2seq.test_encode"),
+    "points for no cell": ("[points.seq2seq]\ntest_encdoe = 2\n", r"\[points.seq2seq\] names test_encdoe"),
+    "points for no assignment": ("[points.seq2seq_v2]\ntest_encode = 2\n", r"\[points.seq2seq_v2\] names no assignment"),
 }
 
 
@@ -258,3 +261,37 @@ def test_course_semester_refuses_a_bad_config_before_writing(tmp_path, capsys, m
     bad.write_text(f'base = "{ROOT / CONFIG_NAME}"\n[semester]\nseed = -1\n')
     assert cli.main(["semester", "--config", str(bad)]) == 2
     assert "semester.seed = -1" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the semester's points
+
+
+def test_every_graded_cell_needs_points_in_the_config():
+    raw = load_config()
+    points.check_points(raw)  # the committed config covers every graded cell
+    seq2seq = dict(raw["points"]["seq2seq"])
+    del seq2seq["q_deeper"]
+    with pytest.raises(ConfigError, match=r"no points for q_deeper in \[points.seq2seq\]"):
+        points.check_points({"points": {**raw["points"], "seq2seq": seq2seq}})
+
+
+def test_semester_points_reach_the_release_solutions_and_gradebook(regenerated, tmp_path, monkeypatch):
+    root = tmp_path / "course"
+    shutil.copytree(regenerated, root)
+    config = root / "points.toml"
+    config.write_text(f'base = "{ROOT / CONFIG_NAME}"\n[points.seq2seq]\ntest_encode = 7\nq_deeper = 0.5\n')
+    monkeypatch.setenv("COURSE_CONFIG", str(config))
+    release.release_all(["seq2seq"], root=root)
+    for folder in release.OUTPUTS:
+        cells = points.graded_cells(nbformat.read(root / folder / "seq2seq" / "seq2seq_arithmetic.ipynb", 4))
+        assert cells["test_encode"].metadata.nbgrader["points"] == 7, folder
+        assert cells["q_deeper"].metadata.nbgrader["points"] == 0.5, folder
+        assert cells["test_decode"].metadata.nbgrader["points"] == 2, folder  # from the base config
+    # Grading registers the assignment through the same nbgrader settings.
+    db = f"sqlite:///{tmp_path}/gradebook.db"
+    nbgrader("generate_assignment", "seq2seq", "--force", f"--CourseDirectory.db_url={db}",
+             f"--CourseDirectory.release_directory={tmp_path / 'scratch'}", root=root)
+    expected = sum(load_config(config)["points"]["seq2seq"].values())
+    with gradebook(db) as gb:
+        assert gb.find_assignment("seq2seq").max_score == pytest.approx(expected)
+    assert expected == pytest.approx(sum(load_config(ROOT / CONFIG_NAME)["points"]["seq2seq"].values()) + 5 - 2.5)

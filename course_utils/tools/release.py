@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from course_utils.config import default_config_path, load_config, repo_root
-from course_utils.tools import bundle
+from course_utils.tools import bundle, points
 from course_utils.tools.nbgrader_run import assignments, nbgrader
 
 OUTPUTS = ("release", "solutions")
@@ -74,7 +74,8 @@ def release_all(names: list[str] | None = None, root: Path | None = None) -> lis
         raise SystemExit(f"course release: no assignment {', '.join(unknown)} in source/ "
                          f"(known: {', '.join(known) or 'none'})")
     config_path = default_config_path()
-    load_config(config_path)  # a bad config is an error naming the key, before anything is built
+    # A bad config is an error naming the key, before anything is built.
+    points.check_points(load_config(config_path), root, source=str(config_path))
     with tempfile.TemporaryDirectory(dir=root, prefix=".build-") as tmp:
         staged = {folder: Path(tmp) / folder for folder in OUTPUTS}
         for folder, target in staged.items():

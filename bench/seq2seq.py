@@ -70,15 +70,15 @@ def load_digits():
         return load_mnist()
 
 
-def train(builder, x, y, *, epochs, batch_size, learning_rate=None, max_seconds=None, seed=0, **build):
+def train(builder, x, y, *, epochs, batch_size, learning_rate=None, patience=30, max_seconds=None, seed=0, **build):
     """Build with a fixed seed and train with the task's fitter (ref.FITTERS):
     (model, epochs run, seconds)."""
     keras.utils.set_random_seed(seed)
     model = builder(x.shape[1], y.shape[1], **build)
     fit = ref.FITTERS[model.name]
     start = time.perf_counter()
-    history = fit(model, x, y, epochs=epochs, batch_size=batch_size,
-                  learning_rate=learning_rate, max_seconds=max_seconds, seed=seed)
+    history = fit(model, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                  patience=patience, max_seconds=max_seconds, seed=seed)
     return model, len(history.history["loss"]), round(time.perf_counter() - start, 1)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from course_utils.data.arithmetic import VOCAB, encode, make_dataset, render  # noqa: E402
+from course_utils.data.arithmetic import VOCAB, encode, format_answers, make_dataset, render  # noqa: E402
 from course_utils.models import digit_classifier as dc  # noqa: E402
 from course_utils.reference import seq2seq as ref  # noqa: E402
 
@@ -21,6 +21,10 @@ VARIANTS = [  # (query_len, answer_len, encoder_layers)
 
 def _text(n, t):
     return np.eye(13, dtype=np.float32)[RNG.integers(0, 13, (n, t))]  # (n, t, 13)
+
+
+def _answers(n, t=3):
+    return encode(format_answers(RNG.integers(-99, 199, n), t), width=t)  # (n, t, 13)
 
 
 @pytest.mark.parametrize("tq, ta, layers", VARIANTS)
@@ -50,10 +54,34 @@ def test_text2image_shapes(tq, ta, layers):
     assert y.min() >= 0 and y.max() <= 1
 
 
-def test_reverse_time_flips_queries():
-    x = encode(["12+7 ", "3-45 "])  # (2, 5, 13)
-    flipped = keras.ops.convert_to_numpy(ref.ReverseTime()(x))
-    np.testing.assert_array_equal(flipped, encode([" 7+21", " 54-3"]))
+def _columns(queries):
+    """AlignedColumns as (a digits, b digits, operator symbols), units first."""
+    columns = keras.ops.convert_to_numpy(ref.AlignedColumns()(encode(queries)))  # (N, D, 22)
+    ops = np.array(["+", "-"])[columns[..., 20:].argmax(-1)]
+    return columns[..., :10].argmax(-1), columns[..., 10:20].argmax(-1), ops
+
+
+def test_aligned_columns_put_digits_of_the_same_place_side_by_side():
+    a, b, ops = _columns(["12+7 ", "3-45 ", "0+0  ", "99-99"])
+    np.testing.assert_array_equal(a, [[2, 1], [3, 0], [0, 0], [9, 9]])
+    np.testing.assert_array_equal(b, [[7, 0], [5, 4], [0, 0], [9, 9]])
+    np.testing.assert_array_equal(ops, [["+", "+"], ["-", "-"], ["+", "+"], ["-", "-"]])
+    a, b, _ = _columns(["199+7  ", "5-120  "])  # the 3-digit variant: 3 columns
+    np.testing.assert_array_equal(a, [[9, 9, 1], [5, 0, 0]])
+    np.testing.assert_array_equal(b, [[7, 0, 0], [0, 2, 1]])
+
+
+def test_answer_text_reads_every_answer_back():
+    for width, values in ((3, np.arange(-99, 999)), (4, np.arange(-999, 9999))):
+        columns = ref.answer_columns(values, width)  # (N, width + 1, 13)
+        assert columns.shape == (len(values), width + 1, 13)
+        text = keras.ops.convert_to_numpy(ref.AnswerText(width)(columns))
+        np.testing.assert_array_equal(text, encode(format_answers(values, width), width=width))
+
+
+def test_answer_columns_hold_the_sign_then_digits_units_first():
+    columns = ref.answer_columns([-45, 198], 3)
+    assert ["".join(VOCAB[i] for i in row) for row in columns.argmax(-1)] == ["-540", "+891"]
 
 
 def test_metrics():
@@ -83,11 +111,13 @@ def test_fit_reference_decreases_the_loss():
     data = make_dataset(0.03, render_images=False)  # 600 training queries
     keras.utils.set_random_seed(0)
     model = ref.build_text2text(units=32)
-    history = ref.fit_reference(model, data.train.x_text, data.train.y_text, epochs=3, batch_size=64)
+    before = model.predict(data.test.x_text, verbose=0)
+    history = ref.fit_text2text(model, data.train.x_text, data.train.y_text, epochs=3, batch_size=64)
     loss = history.history["loss"]
     assert len(loss) == 3 and loss[-1] < loss[0]
     assert "val_loss" in history.history  # a validation slice of the training data
-    history = ref.fit_reference(model, data.train.x_text, data.train.y_text, epochs=100, batch_size=64,
+    assert not np.array_equal(model.predict(data.test.x_text, verbose=0), before)  # the model itself learned
+    history = ref.fit_text2text(model, data.train.x_text, data.train.y_text, epochs=100, batch_size=64,
                                 max_seconds=1)
     assert len(history.history["loss"]) < 100  # the time budget stops it
 
@@ -96,11 +126,12 @@ def test_fit_image2text_trains_the_head_the_model_uses():
     keras.utils.set_random_seed(0)
     model = ref.build_image2text(units=32)
     x = RNG.random((64, 5, 28, 28), dtype=np.float32)
-    y = _text(64, 3)
-    before = model.predict(x, verbose=0)
+    y = _answers(64)
+    before = model.get_layer("symbols2text").get_layer("arithmetic").get_weights()
     history = ref.fit_image2text(model, x, y, epochs=2, batch_size=16)
     assert len(history.history["loss"]) == 2
-    assert not np.allclose(model.predict(x, verbose=0), before)  # the head is shared, not a copy
+    after = model.get_layer("symbols2text").get_layer("arithmetic").get_weights()
+    assert not all(np.array_equal(u, v) for u, v in zip(before, after))  # the head is shared, not a copy
     assert not model.get_layer("reader").trainable_weights  # the reader stays frozen
 
 

@@ -78,3 +78,14 @@ def unreachable_url(monkeypatch):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+def write_course_config(root, points):
+    """root/course.toml: the committed config with `points` ({assignment: {grade_id: points}}) as its
+    [points] tables, for a test course whose assignments are not the course's own."""
+    from course_utils.config import CONFIG_NAME, read_raw, repo_root, to_toml
+
+    raw = read_raw(repo_root() / CONFIG_NAME)
+    raw["points"] = points
+    (root / CONFIG_NAME).write_text(to_toml(raw))
+    return root / CONFIG_NAME

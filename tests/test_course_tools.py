@@ -10,6 +10,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from course_utils.config import repo_root
 from course_utils.tools import release
+from tests.conftest import write_course_config
 
 
 def _cell(source, grade_id, *, solution=False, grade=False, points=0, kind="code"):
@@ -33,6 +34,7 @@ def tiny_notebook():
 @pytest.fixture
 def course(tmp_path):
     shutil.copy(repo_root() / "nbgrader_config.py", tmp_path)
+    write_course_config(tmp_path, {"tiny": {"test_double": 2}})
     (tmp_path / "source" / "tiny").mkdir(parents=True)
     nbformat.write(tiny_notebook(), tmp_path / "source" / "tiny" / "tiny.ipynb")
     return tmp_path

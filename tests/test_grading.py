@@ -20,6 +20,7 @@ from course_utils.config import repo_root
 from course_utils.tools import autograde, collect, sandbox
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
+from tests.conftest import write_course_config
 
 GRADING = {"cell_timeout": 6, "notebook_timeout": 60, "memory_mb": 1500, "workers": 2}
 GOOD = "import numpy as np\ndef interpolate(a, b, n):\n    return np.linspace(a, b, n)"
@@ -36,6 +37,7 @@ def make_course(root: Path) -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
     config = (repo_root() / "nbgrader_config.py").read_text()
     (root / "nbgrader_config.py").write_text(config.replace("course = load_config()", f"course = {{'grading': {GRADING!r}}}"))
+    write_course_config(root, {"probe": {"test_interp": 2, "test_after": 1}})
     cells = [
         new_markdown_cell("# Probe", metadata=_meta("intro", locked=True)),
         new_code_cell("### BEGIN SOLUTION\n" + GOOD + "\n### END SOLUTION", metadata=_meta("interp", solution=True)),

@@ -12,6 +12,7 @@ a ConfigError naming the ids, before anything is released.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping
 
@@ -20,8 +21,16 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from course_utils.config import ConfigError, default_config_path, load_config, repo_root
+from course_utils.config import CONFIG_ENV, CONFIG_NAME, ConfigError, default_config_path, load_config, repo_root
 from course_utils.tools.nbgrader_run import assignments
+
+
+def course_config_path(root: Path | None = None) -> Path:
+    """The config of the course folder `root`: $COURSE_CONFIG, else its own course.toml,
+    else the default (`default_config_path`)."""
+    if root is not None and not os.environ.get(CONFIG_ENV) and (root / CONFIG_NAME).is_file():
+        return root / CONFIG_NAME
+    return default_config_path()
 
 
 def graded_cells(notebook: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
@@ -62,10 +71,11 @@ class SemesterPoints(NbGraderPreprocessor):
     course_root = Unicode("", help="the course folder, which holds source/").tag(config=True)
 
     def preprocess(self, nb, resources):
-        path = default_config_path()
+        root = Path(self.course_root) if self.course_root else None
+        path = course_config_path(root)
         config = load_config(path)
         assignment = resources["nbgrader"]["assignment"]
-        check_points(config, Path(self.course_root) if self.course_root else None, source=str(path))
+        check_points(config, root, source=str(path))
         points = config["points"][assignment]
         for grade_id, cell in graded_cells(nb).items():
             cell.metadata.nbgrader["points"] = points[grade_id]

@@ -7,7 +7,7 @@
     release/pyproject.toml,    the student bundle of course_utils (course_utils.tools.bundle),
     release/course_utils/      carrying the semester's config
 
-The config ($COURSE_CONFIG, or course.toml) is validated first, then everything is built in
+The config ($COURSE_CONFIG, or the course's course.toml) is validated first, then everything is built in
 a temporary folder beside release/ and swapped in only when all of it succeeded, so a bad
 config or a failed nbgrader run never leaves a half-written release/ or solutions/.
 """
@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from course_utils.config import default_config_path, load_config, repo_root
+from course_utils.config import load_config, repo_root
 from course_utils.tools import bundle, points
 from course_utils.tools.nbgrader_run import assignments, nbgrader
 
@@ -73,7 +73,7 @@ def release_all(names: list[str] | None = None, root: Path | None = None) -> lis
     if unknown:
         raise SystemExit(f"course release: no assignment {', '.join(unknown)} in source/ "
                          f"(known: {', '.join(known) or 'none'})")
-    config_path = default_config_path()
+    config_path = points.course_config_path(root)
     # A bad config is an error naming the key, before anything is built.
     points.check_points(load_config(config_path), root, source=str(config_path))
     with tempfile.TemporaryDirectory(dir=root, prefix=".build-") as tmp:

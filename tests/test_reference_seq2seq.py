@@ -122,6 +122,17 @@ def test_fit_reference_decreases_the_loss():
     assert len(history.history["loss"]) < 100  # the time budget stops it
 
 
+def test_fit_text2text_leaves_out_answers_that_are_no_number():
+    keras.utils.set_random_seed(0)
+    model = ref.build_text2text(units=16)
+    x = encode(["12+7 ", "3-45 ", "50+50", "9-9  "] * 8)
+    y = encode(["19 ", "   ", "100", "-+0"] * 8)  # misread answers: a blank, a stray sign
+    history = ref.fit_text2text(model, x, y, epochs=1, batch_size=8, validation_fraction=0)
+    assert history.history["loss"]  # trained on the 16 answers that read as numbers
+    with pytest.raises(ValueError):  # nothing left to train on
+        ref.fit_text2text(model, x[:1], encode(["   "]), epochs=1, batch_size=8, validation_fraction=0)
+
+
 def test_fit_image2text_trains_the_head_the_model_uses():
     keras.utils.set_random_seed(0)
     model = ref.build_image2text(units=32)

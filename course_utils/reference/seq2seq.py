@@ -355,6 +355,9 @@ def fit_text2text(model, x, y, **fit):
     Returns the Keras `History`."""
     values = answers_to_int(decode(y))  # (N,) int64, INVALID where unparsable
     keep = values != INVALID
+    if not keep.any():
+        raise ValueError(f"none of the {len(values)} answers in y reads as a number (such as '19 ' or '-5 '); "
+                         f"pass one-hot answers (N, Ta, 13) in the course's format")
     columns = ops.convert_to_numpy(AlignedColumns()(np.asarray(x, np.float32)[keep]))  # (n, D, 22)
     return fit_reference(model.get_layer("arithmetic"), columns, answer_columns(values[keep], y.shape[1]), **fit)
 

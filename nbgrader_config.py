@@ -12,6 +12,7 @@ import sys
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 from course_utils.config import load_config  # noqa: E402  (fast: no TensorFlow)
+from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 course = load_config()
 c = get_config()  # noqa: F821  (provided by nbgrader)
@@ -34,18 +35,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.ker
 # so the release, the solutions and the gradebook agree (course_utils/tools/points.py).
 c.GenerateAssignment.preprocessors = [
     "course_utils.tools.points.SemesterPoints",
-    "nbgrader.preprocessors.IncludeHeaderFooter",
-    "nbgrader.preprocessors.InstantiateTests",
-    "nbgrader.preprocessors.LockCells",
-    "nbgrader.preprocessors.ClearSolutions",
-    "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.CheckCellMetadata",
-    "nbgrader.preprocessors.ComputeChecksums",
-    "nbgrader.preprocessors.SaveCells",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbgrader.preprocessors.ClearMarkScheme",
-    "nbgrader.preprocessors.ComputeChecksums",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    *GenerateAssignment.class_traits()["preprocessors"].default(),  # nbgrader's own steps, in its order
 ]
 c.SemesterPoints.course_root = here
 

@@ -50,8 +50,9 @@ def check_points(config: Mapping, root: Path | None = None, source: str = "cours
     every assignment in <root>/source/ (root: the repository)."""
     root = root or repo_root()
     known = assignments(root)
-    for name in sorted(set(config["points"]) - set(known)):
-        raise ConfigError(f"{source}: [points.{name}] names no assignment in source/ ({', '.join(known)}); "
+    strays = sorted(set(config["points"]) - set(known))
+    if strays:
+        raise ConfigError(f"{source}: [points.{strays[0]}] names no assignment in source/ ({', '.join(known)}); "
                           f"rename or remove it")
     for assignment in known:
         given = set(config["points"].get(assignment, {}))

@@ -54,7 +54,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, Callable[[Any], bool] | None, st
         "cell_timeout": (int, _positive, "seconds > 0"),
         "notebook_timeout": (int, _positive, "seconds > 0"),
         "memory_mb": (int, _positive, "megabytes > 0"),
-        "workers": (int, _non_negative, "0 (one per core) or a positive count"),
+        "workers": (int, _non_negative, "0 (one per kernel_threads cores) or a positive count"),
+        "kernel_threads": (int, _positive, "TensorFlow threads per grading kernel, > 0"),
     },
     "arithmetic": {
         "max_number": (int, lambda n: 9 <= n <= 999, "an integer from 9 to 999"),

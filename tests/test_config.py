@@ -32,6 +32,7 @@ def test_committed_config_is_valid_and_read_only(raw):
     ("arithmetic", "operators", ["*"], "arithmetic.operators"),
     ("grading", "cell_timeout", 0, "grading.cell_timeout"),
     ("grading", "memory_mb", True, "grading.memory_mb"),
+    ("grading", "kernel_threads", 0, "grading.kernel_threads"),
     ("semester", "seed", "2026", "semester.seed"),
 ])
 def test_bad_values_name_the_key(raw, section, key, value, message):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 from tests.conftest import write_course_config
 
-GRADING = {"cell_timeout": 6, "notebook_timeout": 60, "memory_mb": 1500, "workers": 2}
+GRADING = {"cell_timeout": 6, "notebook_timeout": 60, "memory_mb": 1500, "workers": 2, "kernel_threads": 1}
 GOOD = "import numpy as np\ndef interpolate(a, b, n):\n    return np.linspace(a, b, n)"
 WRONG = "import numpy as np\ndef interpolate(a, b, n):\n    return np.linspace(a, np.abs(b), n)"
 
@@ -207,6 +208,17 @@ def test_network_from_a_notebook(graded, http_server):
     else:
         assert "pong" in printed
     assert scores(ws, "net") == {"test_interp": 2, "test_after": 1}   # the kernel's own channels still work
+
+
+def test_kernel_threads_come_from_the_config_not_the_worker_count(graded):
+    """TensorFlow's thread count changes what a conv net learns, so it must not follow -k."""
+    ws, _ = graded
+    probe = GOOD + "\nimport os\nprint('THREADS', os.environ.get('OMP_NUM_THREADS'), os.environ.get('TF_NUM_INTRAOP_THREADS'))"
+    hand_in(ws, "threads", submission(ws, probe))
+    autograde.autograde(ws, "probe", ["threads"], workers=1, progress=False, grading=dict(GRADING, kernel_threads=3))
+    assert "THREADS 3 3" in outputs(ws, "threads")[0][0]
+    assert autograde.default_workers(dict(GRADING, workers=0, kernel_threads=1)) == (os.cpu_count() or 1)
+    assert autograde.default_workers(dict(GRADING, workers=0, kernel_threads=10**6)) == 1
 
 
 def test_a_second_run_resumes(graded):

@@ -130,8 +130,9 @@ def _grade_one(ws: Workspace, assignment: str, student: str, slot_db: str, threa
 
 
 def default_workers(grading: dict | None = None) -> int:
-    configured = (grading or load_config()["grading"])["workers"]
-    return configured or os.cpu_count() or 1
+    """[grading] workers, else as many as the cores hold kernels of kernel_threads threads each."""
+    grading = grading or load_config()["grading"]
+    return grading["workers"] or max(1, (os.cpu_count() or 1) // grading["kernel_threads"])
 
 
 def autograde(ws: Workspace, assignment: str, students: list[str] | None = None, workers: int = 0,
@@ -173,7 +174,7 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
 
     n_notebooks = max(1, len(list((ws.root / "release" / assignment).glob("*.ipynb"))))
     limit_s = grading["notebook_timeout"] * n_notebooks + 300  # the notebook deadline is enforced inside
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = grading["kernel_threads"]  # the same for any number of workers: grades must not depend on it
 
     def job(student: str) -> tuple[Outcome, str]:
         url = slots.get()

@@ -195,3 +195,14 @@ def test_resolved_config_written_as_toml_reads_back_equal(path):
     assert text.startswith("# generated\n# for a test\n")
     assert "base" not in tomllib.loads(text)
     assert validate(tomllib.loads(text)) == load_config(path)
+
+
+def test_semester_check_gives_kernels_the_grading_threads(monkeypatch):
+    """On the grading budget a semester check runs TensorFlow as a grading kernel does."""
+    from course_utils.tools.semesters import kernel_env
+
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    threads = str(load_config()["grading"]["kernel_threads"])
+    env = kernel_env(default_config_path(), "grading")
+    assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == threads
+    assert "TF_NUM_INTRAOP_THREADS" not in kernel_env(default_config_path(), "ci")

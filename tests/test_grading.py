@@ -211,12 +211,17 @@ def test_network_from_a_notebook(graded, http_server):
 
 
 def test_kernel_threads_come_from_the_config_not_the_worker_count(graded):
-    """TensorFlow's thread count changes what a conv net learns, so it must not follow -k."""
+    """TensorFlow's thread count changes what a conv net learns, so it must not follow -k;
+    it runs on oneDNN, as on students' laptops, and its notices reach no cell."""
     ws, _ = graded
-    probe = GOOD + "\nimport os\nprint('THREADS', os.environ.get('OMP_NUM_THREADS'), os.environ.get('TF_NUM_INTRAOP_THREADS'))"
+    probe = GOOD + ("\nimport os\nimport tensorflow as tf\nprint('THREADS', os.environ.get('OMP_NUM_THREADS'), "
+                    "os.environ.get('TF_NUM_INTRAOP_THREADS'), os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n"
+                    "print(int(tf.reduce_sum(tf.nn.conv2d(tf.ones((1, 8, 8, 1)), tf.ones((3, 3, 1, 2)), 1, 'SAME'))))")
     hand_in(ws, "threads", submission(ws, probe))
     autograde.autograde(ws, "probe", ["threads"], workers=1, progress=False, grading=dict(GRADING, kernel_threads=3))
-    assert "THREADS 3 3" in outputs(ws, "threads")[0][0]
+    printed = outputs(ws, "threads")
+    assert "THREADS 3 3 1" in printed[0][0] and "968" in printed[0][0]
+    assert not any("oneDNN" in text or "absl" in text for cell in printed for text in cell), printed
     assert autograde.default_workers(dict(GRADING, workers=0, kernel_threads=1)) == (os.cpu_count() or 1)
     assert autograde.default_workers(dict(GRADING, workers=0, kernel_threads=10**6)) == 1
 

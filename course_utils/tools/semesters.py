@@ -62,7 +62,7 @@ def kernel_env(config: Path, budget: str) -> dict[str, str]:
     on the grading budget, TensorFlow on the grading kernels' [grading] kernel_threads threads."""
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
     env.update({CONFIG_ENV: str(Path(config).resolve()), BUDGET_ENV: budget, "PYTHONHASHSEED": "0",
-                "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2",
+                "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
                 "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])})
     if budget == "grading":
         threads = str(load_config(config)["grading"]["kernel_threads"])

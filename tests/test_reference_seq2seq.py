@@ -165,6 +165,19 @@ def test_digit_classifier_shapes():
     assert len(dc.read_images(model, np.zeros((2, 3, 28, 28), np.float32))) == 2
 
 
+def test_reader_is_augmented_only_while_it_is_trained():
+    import keras
+
+    model = dc.build_digit_classifier(compile=False)
+    trainer = dc.augmented(model)
+    x = RNG.random((4, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(trainer(x, training=False), model(x, training=False), atol=1e-6)
+    assert {id(w) for w in trainer.trainable_weights} == {id(w) for w in model.trainable_weights}
+    random_layers = (keras.layers.RandomTranslation, keras.layers.RandomRotation)
+    assert not any(isinstance(layer, random_layers) for layer in model.layers)
+    assert any(isinstance(layer, random_layers) for layer in trainer.layers)
+
+
 def test_training_data_has_every_symbol():
     digits = RNG.integers(0, 256, (100, 28, 28), dtype=np.uint8)
     x, y = dc.training_data(digits, np.arange(100) % 10)

@@ -5,7 +5,8 @@
 starts ipykernel after four steps that student code cannot undo in time:
 
 1. the environment: TensorFlow on oneDNN (its default, as on students' laptops, and
-   about 20% faster on convolutions) with its C++ log off, the thread count the autograde worker was given (`COURSE_KERNEL_THREADS`);
+   about 20% faster on convolutions) with its C++ log off, and the thread count the
+   autograde worker was given (`COURSE_KERNEL_THREADS`);
 2. limits: no core dumps, files written at most `COURSE_KERNEL_FILE_MB`;
 3. imports: the submission folder is not on `sys.path`, and numpy, TensorFlow/Keras and
    course_utils (checks included) are imported from the installed environment, so a

@@ -44,14 +44,22 @@ _dumps, _loads = pickle.dumps, pickle.loads
 _MappingProxy = types.MappingProxyType
 _PROXY = "course_utils.grading_kernel: read-only mapping"  # marks a thawed read-only mapping
 _EMPTY = object()  # an empty closure cell
+# TensorFlow as on students' laptops (oneDNN), its C++ log off; hashing fixed. Every process
+# that runs a graded notebook (nbgrader's, semester-check's kernels) gets these too.
+TF_ENV = {"TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+
+
+def thread_env(threads: int | str) -> dict[str, str]:
+    """The variables that hold OpenMP and TensorFlow to `threads` threads."""
+    n = str(threads)
+    return {"OMP_NUM_THREADS": n, "TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n}
 
 
 def _set_environment() -> None:
-    os.environ.update(TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    os.environ.update(TF_ENV)
     threads = os.environ.get("COURSE_KERNEL_THREADS")
     if threads:
-        os.environ.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-                          TF_NUM_INTEROP_THREADS=threads)
+        os.environ.update(thread_env(threads))
 
 
 def _set_limits() -> None:

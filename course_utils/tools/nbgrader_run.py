@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from course_utils.config import repo_root
+from course_utils.tools.grading_kernel import TF_ENV
 
 
 def assignments(root: Path | None = None) -> list[str]:
@@ -21,7 +22,7 @@ def grading_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     # nbgrader calls `alembic` and kernels by name: put this environment's bin/ first.
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    env.update(TF_ENABLE_ONEDNN_OPTS="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    env.update(TF_ENV)
     env.update(extra)
     return env
 

@@ -13,9 +13,7 @@ reports the time and the first failing cell of each run.
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 
 from course_utils.config import BUDGET_ENV, CONFIG_ENV, load_config, repo_root
+from course_utils.tools.grading_kernel import thread_env
+from course_utils.tools.nbgrader_run import grading_env
 
 SEMESTERS_DIR = "semesters"
 CI_CELL_TIMEOUT = 900  # seconds; the ci budget is about speed of CI, not about grading limits
@@ -58,15 +58,13 @@ def _cell_seconds(cell) -> float:
 
 
 def kernel_env(config: Path, budget: str) -> dict[str, str]:
-    """The kernel's environment: this Python's bin/ first, the config and budget set, TF quiet;
-    on the grading budget, TensorFlow on the grading kernels' [grading] kernel_threads threads."""
-    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    env.update({CONFIG_ENV: str(Path(config).resolve()), BUDGET_ENV: budget, "PYTHONHASHSEED": "0",
-                "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-                "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])})
+    """The kernel's environment: the grading environment with the config and budget set and
+    not under nbgrader; on the grading budget, TensorFlow on the grading kernels'
+    [grading] kernel_threads threads."""
+    env = grading_env(**{CONFIG_ENV: str(Path(config).resolve()), BUDGET_ENV: budget})
+    env.pop("NBGRADER_EXECUTION", None)
     if budget == "grading":
-        threads = str(load_config(config)["grading"]["kernel_threads"])
-        env.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads)
+        env.update(thread_env(load_config(config)["grading"]["kernel_threads"]))
     return env
 
 

@@ -24,7 +24,7 @@ ROOT = repo_root()
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|"
                      r"BEGIN MARK SCHEME|END MARK SCHEME|course_utils\.checks|course_utils\.reference|"
                      r"course_utils\.tools|\b_checks\b|\b_verdict\b")
-WEIGHTS = ("*.h5", "*.keras", "*.npy", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.joblib", "*.index", "*.data-*")
+WEIGHTS = ("*.h5", "*.keras", "*.npy", "*.npz", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.joblib", "*.index", "*.data-*")
 BUNDLE = ROOT / "release" / "course_utils"
 
 
@@ -105,8 +105,14 @@ def test_solutions_hold_no_hidden_tests_or_mark_schemes():
 
 
 def test_no_weights_or_caches_in_release_or_solutions():
+    # Only the package's own binaries travel: the embedded data samples and the weights of
+    # the two models students are given (reader, painter); never a solution's trained model.
+    shipped = {BUNDLE / p for p in bundle.student_files() if p.match("*.npz")}
+    assert {p.relative_to(BUNDLE).as_posix() for p in shipped if "weights" in p.parts} == {
+        "models/weights/digit_classifier.npz", "models/weights/char_painter.npz"}
     for folder in release.OUTPUTS:
-        found = [str(p.relative_to(ROOT)) for pattern in WEIGHTS for p in (ROOT / folder).rglob(pattern)]
+        found = [str(p.relative_to(ROOT)) for pattern in WEIGHTS for p in (ROOT / folder).rglob(pattern)
+                 if p not in shipped]
         assert not found, f"trained weights do not travel with a release: {found}"
 
 
@@ -195,7 +201,8 @@ def test_bundle_builds_a_wheel_with_its_data_and_config(tmp_path):
     [wheel] = (tmp_path / "dist").glob("course_utils_student-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"course_utils/{CONFIG_NAME}", "course_utils/data/embedded/mnist-10k.npz",
-            "course_utils/models/digit_classifier.py"} <= names
+            "course_utils/models/digit_classifier.py", "course_utils/models/weights/digit_classifier.npz",
+            "course_utils/models/weights/char_painter.npz"} <= names
     assert not any(n.startswith(tuple(f"course_utils/{e}" for e in bundle.INSTRUCTOR_ONLY)) for n in names)
 
 

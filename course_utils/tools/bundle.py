@@ -60,7 +60,7 @@ dependencies = [
 include = ["course_utils*"]
 
 [tool.setuptools.package-data]
-course_utils = ["{config}", "data/embedded/*.npz"]
+course_utils = ["{config}", "data/embedded/*.npz", "models/weights/*.npz"]
 '''
 
 

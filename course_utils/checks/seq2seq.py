@@ -36,6 +36,7 @@ MODALITIES = ("text2text", "image2text", "text2image")
 # which already knows the answers (trained elsewhere, or computing them by hand) is not what
 # the assignment asks for. Drawn answers start higher: blanks read as padding by chance.
 MAX_SCORE_BEFORE_TRAINING = {"text2text": 0.05, "image2text": 0.05, "text2image": 0.30}
+_BEFORE_PROBE = 500  # about this many test queries are scored before training
 
 
 # ----------------------------------------------------------------------------
@@ -266,7 +267,8 @@ def evaluate_builder(build_fn, modality: str, train_fraction: float) -> dict:
     keras.utils.set_random_seed(_CONFIG["semester"]["seed"])
     max_number, operators = _task()
     model = _build(build_fn, modality, max_number, operators=operators)
-    before = _score(modality, _predict(model, x_test), answers)
+    probe = slice(None, None, max(1, len(x_test) // _BEFORE_PROBE))  # a spread-out sample is enough
+    before = _score(modality, _predict(model, x_test[probe]), answers[probe])
     start = time.perf_counter()
     keras.Model.fit(model, x_train, y_train, epochs=epochs, batch_size=budget["batch_size"],
                     shuffle=True, verbose=0)

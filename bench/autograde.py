@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import sys
 import time
@@ -33,8 +34,15 @@ from course_utils.tools.workspace import Workspace  # noqa: E402
 RESULTS = Path(__file__).parent / "results" / "autograde.json"
 
 
-def grade_copies(assignment: str, copies: int, workers: int) -> tuple[float, list[autograde.Outcome]]:
-    """Wall seconds to autograde `copies` reference submissions with `workers`, in a fresh workspace."""
+def children_cpu_seconds() -> float:
+    """CPU seconds (user + system) of every finished child process so far, kernels included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def grade_copies(assignment: str, copies: int, workers: int) -> tuple[float, float, list[autograde.Outcome]]:
+    """(wall seconds, cores busy on average, outcomes) of autograding `copies` reference
+    submissions with `workers`, in a fresh workspace."""
     root = repo_root()
     ws = Workspace(root, root / "autograder" / "work" / f"bench-{workers}")
     shutil.rmtree(ws.folder, ignore_errors=True)
@@ -42,13 +50,14 @@ def grade_copies(assignment: str, copies: int, workers: int) -> tuple[float, lis
     source = corpus.build(reference, ws)
     for i in range(1, copies):
         shutil.copytree(source, ws.submitted(f"copy{i}", assignment))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu_seconds()
     outcomes = autograde.autograde(ws, assignment, workers=workers, progress=True)
     seconds = time.perf_counter() - start
+    cores = (children_cpu_seconds() - cpu) / seconds
     bad = [o for o in outcomes if o.status != "graded"]
     if bad:
         raise SystemExit(f"bench: {len(bad)} submission(s) failed: {bad[0].reason}")
-    return seconds, outcomes
+    return seconds, cores, outcomes
 
 
 def main() -> None:
@@ -58,19 +67,25 @@ def main() -> None:
     parser.add_argument("--assignments", nargs="*", default=["generative", "seq2seq"])
     args = parser.parse_args()
 
-    per_submission, per_speedup, serial, parallel, peak = {}, {}, 0.0, 0.0, 0
+    per_submission, per_speedup, busy, serial, parallel, peak = {}, {}, {}, 0.0, 0.0, 0
     for assignment in args.assignments:
-        one, outcomes = grade_copies(assignment, args.copies, 1)
-        many, more = grade_copies(assignment, args.copies, args.workers)
+        one, one_cores, outcomes = grade_copies(assignment, args.copies, 1)
+        many, many_cores, more = grade_copies(assignment, args.copies, args.workers)
+        busy[assignment] = {"1": round(one_cores, 2), str(args.workers): round(many_cores, 2)}
         per_submission[assignment] = round(one / args.copies, 1)
         per_speedup[assignment] = round(one / many, 2)
         serial, parallel = serial + one, parallel + many
         peak = max([peak] + [nb["peak_rss_mb"] for o in outcomes + more for nb in o.notebooks])
         print(f"{assignment}: {args.copies} copies, 1 worker {one:.0f} s ({one / args.copies:.1f} s each), "
-              f"{args.workers} workers {many:.0f} s: speed-up {one / many:.2f}", flush=True)
+              f"{args.workers} workers {many:.0f} s: speed-up {one / many:.2f}; cores busy on average "
+              f"{one_cores:.2f} with 1 worker, {many_cores:.2f} with {args.workers}", flush=True)
     result = {"seconds_per_submission": per_submission,
               "speedup": {"workers": args.workers, "value": round(serial / parallel, 2),
                           "per_assignment": per_speedup},
+              # CPU seconds of the graders and kernels per wall second, by number of workers: a
+              # "1-thread" TensorFlow kernel keeps more than one core busy (its input pipeline and
+              # executor threads), which bounds the speed-up at cores / that number.
+              "cores_busy": busy,
               "kernel_threads": load_config()["grading"]["kernel_threads"],
               "peak_kernel_rss_mb": peak, "copies": args.copies,
               "goals": {"seconds_per_submission_max": 300, "speedup_min": round(0.8 * args.workers, 2)},

@@ -82,9 +82,9 @@ def main() -> None:
     result = {"seconds_per_submission": per_submission,
               "speedup": {"workers": args.workers, "value": round(serial / parallel, 2),
                           "per_assignment": per_speedup},
-              # CPU seconds of the graders and kernels per wall second, by number of workers: a
-              # "1-thread" TensorFlow kernel keeps more than one core busy (its input pipeline and
-              # executor threads), which bounds the speed-up at cores / that number.
+              # CPU seconds of the graders and kernels per wall second, by number of workers. Fewer
+              # than k cores busy with k workers: the kernels wait on each other (small LSTM steps,
+              # dispatched one at a time, hand work between threads), not on the CPU.
               "cores_busy": busy,
               "kernel_threads": load_config()["grading"]["kernel_threads"],
               "peak_kernel_rss_mb": peak, "copies": args.copies,

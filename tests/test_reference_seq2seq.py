@@ -244,10 +244,11 @@ def test_train_readers_writes_weights_the_loaders_read(monkeypatch, tmp_path):
 
     for name, value in {**TF_ENV, **thread_env(1)}.items():  # what it sets, undone after the test
         monkeypatch.setenv(name, value)
-    quick = {name: (lambda train: lambda x, y, seed: train(x[:500], y[:500], epochs=1, seed=seed))(getattr(dc, name))
-             for name in ("train_digit_classifier", "train_char_painter")}
-    for name, train in quick.items():
-        monkeypatch.setattr(dc, name, train)
+    def shortened(train):
+        return lambda x, y, seed: train(x[:500], y[:500], epochs=1, seed=seed)
+
+    for name in ("train_digit_classifier", "train_char_painter"):
+        monkeypatch.setattr(dc, name, shortened(getattr(dc, name)))
     trained = readers.train_readers(tmp_path)
     assert 0 <= trained["reader_test_accuracy"] <= 1 and len(trained["painter_reads"]) == len(VOCAB)
     monkeypatch.setattr(dc, "WEIGHTS_DIR", tmp_path)

@@ -201,6 +201,22 @@ def test_accuracy_check_fails_a_model_that_knew_the_test_answers(small_budget):
     assert not verdict and "before training" in verdict.reason
 
 
+def test_several_steps_per_call_train_the_same_weights(solution, small_budget, monkeypatch):
+    """The grader runs batches in groups for speed; that must not change what a model learns."""
+    def trained_weights(steps):
+        monkeypatch.setattr(checks, "_STEPS_PER_EXECUTION", steps)
+        models = []
+        checks.evaluate_builder(lambda *a, **k: models.append(solution["build_text2text"](*a, **k)) or models[-1],
+                                "text2text", 0.5)
+        return models[-1].get_weights()
+
+    grouped_steps = checks._STEPS_PER_EXECUTION
+    assert grouped_steps > 1
+    one_by_one, grouped = trained_weights(1), trained_weights(grouped_steps)
+    for a, b in zip(one_by_one, grouped, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_accuracy_check_rejects_an_unknown_split():
     with pytest.raises(ValueError, match="no threshold"):
         checks.required_score("text2text", 0.33)

@@ -37,6 +37,10 @@ MODALITIES = ("text2text", "image2text", "text2image")
 # the assignment asks for. Drawn answers start higher: blanks read as padding by chance.
 MAX_SCORE_BEFORE_TRAINING = {"text2text": 0.05, "image2text": 0.05, "text2image": 0.30}
 _BEFORE_PROBE = 500  # about this many test queries are scored before training
+# Batches run per call into TensorFlow while the grader trains. The seq2seq models are
+# small, so one Python round trip per batch dominated; 16 gives the same weights
+# (tested) and trains about 20% faster, more when two kernels share the cores.
+_STEPS_PER_EXECUTION = 16
 
 
 # ----------------------------------------------------------------------------
@@ -269,10 +273,13 @@ def evaluate_builder(build_fn, modality: str, train_fraction: float) -> dict:
     model = _build(build_fn, modality, max_number, operators=operators)
     probe = slice(None, None, max(1, len(x_test) // _BEFORE_PROBE))  # a spread-out sample is enough
     before = _score(modality, _predict(model, x_test[probe]), answers[probe])
+    students_steps = model.steps_per_execution  # predict() above was traced with it
+    model.steps_per_execution, model.train_function = _STEPS_PER_EXECUTION, None  # traced afresh
     start = time.perf_counter()
     keras.Model.fit(model, x_train, y_train, epochs=epochs, batch_size=budget["batch_size"],
                     shuffle=True, verbose=0)
     seconds = time.perf_counter() - start
+    model.steps_per_execution = students_steps  # a traced function and its batching must agree
     after = _score(modality, _predict(model, x_test), answers)
     return {"before": before, "after": after, "seconds": seconds}
 

@@ -1,5 +1,7 @@
 """Every seq2seq check passes the reference solution and fails deliberately wrong work."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -145,7 +147,7 @@ def test_training_check_fails_wrong_work(solution):
 @pytest.fixture
 def small_budget(monkeypatch):
     """A tiny text2text budget so the wrong-model cases train in seconds."""
-    tiny = {"epochs": (1, 1, 1), "batch_size": 64, "max_train_examples": 512, "max_test_examples": 0,
+    tiny = {"epochs": (2, 2, 2), "batch_size": 64, "max_train_examples": 512, "max_test_examples": 0,
             "min_exact": (0.5, 0.5, 0.5)}
     seq2seq = dict(checks._CONFIG["seq2seq"])
     for table in ("checks", "ci_checks"):  # whichever budget the tests run on
@@ -201,19 +203,23 @@ def test_accuracy_check_fails_a_model_that_knew_the_test_answers(small_budget):
     assert not verdict and "before training" in verdict.reason
 
 
-def test_several_steps_per_call_train_the_same_weights(solution, small_budget, monkeypatch):
-    """The grader runs batches in groups for speed; that must not change what a model learns."""
-    def trained_weights(steps):
-        monkeypatch.setattr(checks, "_STEPS_PER_EXECUTION", steps)
-        models = []
-        checks.evaluate_builder(lambda *a, **k: models.append(solution["build_text2text"](*a, **k)) or models[-1],
-                                "text2text", 0.5)
-        return models[-1].get_weights()
+@pytest.mark.parametrize("adapter", ["keras's", "missing"])
+def test_the_graders_training_learns_what_a_plain_fit_learns(solution, small_budget, adapter, monkeypatch):
+    """The grader groups batches and turns tf.data's autotuning off for speed; the weights
+    must come out exactly as from fit(x, y, shuffle=True), also where Keras moved its adapter."""
+    if adapter == "missing":
+        monkeypatch.setitem(sys.modules, "keras.src.trainers.data_adapters.array_data_adapter", None)
+    build = solution["build_text2text"]
+    graded = []
+    checks.evaluate_builder(lambda *a, **k: graded.append(build(*a, **k)) or graded[-1], "text2text", 0.5)
 
-    grouped_steps = checks._STEPS_PER_EXECUTION
-    assert grouped_steps > 1
-    one_by_one, grouped = trained_weights(1), trained_weights(grouped_steps)
-    for a, b in zip(one_by_one, grouped, strict=True):
+    budget = checks._budget("text2text")
+    x, y, _, _ = checks.grading_data(0.5, "text2text", budget["max_train_examples"], budget["max_test_examples"])
+    keras.utils.set_random_seed(checks._CONFIG["semester"]["seed"])
+    max_number, operators = checks._task()
+    plain = checks._build(build, "text2text", max_number, operators=operators)
+    keras.Model.fit(plain, x, y, epochs=budget["epochs"][0], batch_size=budget["batch_size"], shuffle=True, verbose=0)
+    for a, b in zip(graded[-1].get_weights(), plain.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -276,12 +276,33 @@ def evaluate_builder(build_fn, modality: str, train_fraction: float) -> dict:
     students_steps = model.steps_per_execution  # predict() above was traced with it
     model.steps_per_execution, model.train_function = _STEPS_PER_EXECUTION, None  # traced afresh
     start = time.perf_counter()
-    keras.Model.fit(model, x_train, y_train, epochs=epochs, batch_size=budget["batch_size"],
-                    shuffle=True, verbose=0)
+    keras.Model.fit(model, **_fit_data(x_train, y_train, budget["batch_size"]), epochs=epochs, verbose=0)
     seconds = time.perf_counter() - start
     model.steps_per_execution = students_steps  # a traced function and its batching must agree
     after = _score(modality, _predict(model, x_test), answers)
     return {"before": before, "after": after, "seconds": seconds}
+
+
+def _fit_data(x, y, batch_size) -> dict:
+    """fit()'s data arguments: the batches fit(x, y, shuffle=True) would draw, as a dataset
+    with tf.data's autotuning off (or the arrays, where this Keras has no ArrayDataAdapter).
+
+    Same batches, same weights. Autotuning's thread can hold the end of every epoch for
+    seconds when a kernel shares its cores (measured: image2text 9.3 s an epoch on one core,
+    5.9 s without it; two checks side by side 32 and 42 s, 25 and 29 s without it).
+    """
+    import tensorflow as tf
+
+    try:
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+    except ImportError:  # a Keras that moved it: slower, still right
+        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+    adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=True)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    batches = adapter.get_tf_dataset().with_options(options)
+    batches = batches.apply(tf.data.experimental.assert_cardinality(adapter.num_batches))  # no run-out warning
+    return {"x": batches, "shuffle": False}  # shuffled already; False stops Keras warning so
 
 
 def required_score(modality: str, train_fraction: float) -> float:

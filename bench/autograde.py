@@ -16,6 +16,7 @@ per notebook, a speed-up of at least 0.8 k. Run it on an idle machine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -57,7 +58,16 @@ def grade_copies(assignment: str, copies: int, workers: int) -> tuple[float, flo
     bad = [o for o in outcomes if o.status != "graded"]
     if bad:
         raise SystemExit(f"bench: {len(bad)} submission(s) failed: {bad[0].reason}")
+    check_full_marks(reference, copies, ws)
     return seconds, cores, outcomes
+
+
+def check_full_marks(reference: corpus.Case, copies: int, ws: Workspace) -> None:
+    """Stop the bench unless every copy earned the reference's full marks: fast and wrong is no use."""
+    for name in [reference.name] + [f"copy{i}" for i in range(1, copies)]:
+        lost = corpus.compare(dataclasses.replace(reference, name=name), ws)
+        if lost:
+            raise SystemExit(f"bench: {name} ({reference.assignment}) lost points: {'; '.join(lost)}")
 
 
 def main() -> None:
@@ -83,8 +93,8 @@ def main() -> None:
               "speedup": {"workers": args.workers, "value": round(serial / parallel, 2),
                           "per_assignment": per_speedup},
               # CPU seconds of the graders and kernels per wall second, by number of workers. Fewer
-              # than k cores busy with k workers: the kernels wait on each other (small LSTM steps,
-              # dispatched one at a time, hand work between threads), not on the CPU.
+              # than k cores busy with k workers means kernels sat idle: tf.data's autotuning thread
+              # did that at every epoch's end until the seq2seq checks turned it off.
               "cores_busy": busy,
               "kernel_threads": load_config()["grading"]["kernel_threads"],
               "peak_kernel_rss_mb": peak, "copies": args.copies,

@@ -289,7 +289,7 @@ def _fit_data(x, y, batch_size) -> dict:
 
     Same batches, same weights. Autotuning's thread can hold the end of every epoch for
     seconds when a kernel shares its cores (measured: image2text 9.3 s an epoch on one core,
-    5.9 s without it; two checks side by side 32 and 42 s, 25 and 29 s without it).
+    5.9 s without it; two image2text checks side by side 95 and 103 s, 71 and 76 s without).
     """
     import tensorflow as tf
 
@@ -302,7 +302,7 @@ def _fit_data(x, y, batch_size) -> dict:
     options.autotune.enabled = False
     batches = adapter.get_tf_dataset().with_options(options)
     batches = batches.apply(tf.data.experimental.assert_cardinality(adapter.num_batches))  # no run-out warning
-    return {"x": batches, "shuffle": False}  # shuffled already; False stops Keras warning so
+    return {"x": batches, "shuffle": False}  # already shuffled: True would only make Keras warn
 
 
 def required_score(modality: str, train_fraction: float) -> float:

@@ -291,12 +291,12 @@ def _fit_data(x, y, batch_size) -> dict:
     seconds when a kernel shares its cores (measured: image2text 9.3 s an epoch on one core,
     5.9 s without it; two image2text checks side by side 95 and 103 s, 71 and 76 s without).
     """
-    import tensorflow as tf
-
     try:
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
     except ImportError:  # a Keras that moved it: slower, still right
         return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
+    import tensorflow as tf
+
     adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=True)
     options = tf.data.Options()
     options.autotune.enabled = False

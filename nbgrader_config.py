@@ -52,7 +52,7 @@ c.GenerateSolution.preprocessors = [
 ]
 
 # Grading untrusted notebooks (course_utils/tools/sandbox.py, autograder/README.md): the
-# grading kernel, a per-cell timeout and a whole-notebook deadline, a memory cap, restarts
+# grading kernel in a bubblewrap box of its own (course_utils/tools/box.py), a per-cell timeout and a whole-notebook deadline, a memory cap, restarts
 # after a dead kernel, the hidden-test guard; deleted grade cells come back from the
 # release; feedback never shows hidden test code. The limits come from course.toml [grading].
 grading = course["grading"]
@@ -78,6 +78,8 @@ c.RestoreMissingCells.release_directory = os.path.join(here, "release")
 c.GuardedExecute.timeout = grading["cell_timeout"]
 c.GuardedExecute.notebook_timeout = grading["notebook_timeout"]
 c.GuardedExecute.memory_mb = grading["memory_mb"]
+c.GradingKernelManager.disk_mb = grading["disk_mb"]
+c.GradingKernelManager.processes = grading["processes"]
 c.GuardedExecute.interrupt_on_timeout = True
 c.GuardedExecute.execute_retries = 0
 c.GenerateFeedback.preprocessors = [

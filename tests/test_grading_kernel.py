@@ -12,7 +12,7 @@ import pytest
 
 import course_utils.checks.generative as generative
 import course_utils.checks.seq2seq as seq2seq
-from course_utils.tools import grading_kernel
+from course_utils import grading_kernel
 
 
 @pytest.fixture(scope="module", autouse=True)

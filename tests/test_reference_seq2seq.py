@@ -240,7 +240,7 @@ def test_char_painter_draws_every_symbol_readably(classifier):
 
 def test_train_readers_writes_weights_the_loaders_read(monkeypatch, tmp_path):
     from course_utils.tools import readers
-    from course_utils.tools.grading_kernel import TF_ENV, thread_env
+    from course_utils.grading_kernel import TF_ENV, thread_env
 
     for name, value in {**TF_ENV, **thread_env(1)}.items():  # what it sets, undone after the test
         monkeypatch.setenv(name, value)

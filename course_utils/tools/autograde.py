@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_utils.config import load_config
+from course_utils.tools import box
 from course_utils.tools.nbgrader_run import gradebook, grading_env, nbgrader
 from course_utils.tools.workspace import Workspace
 
@@ -54,6 +55,7 @@ def grader_stamp(ws: Workspace, assignment: str) -> str:
         if path.exists():
             digest.update(path.read_bytes())
     digest.update(repr(load_config()).encode())
+    digest.update(b"UNSAFE: no sandbox" if box.unsafe() else b"box")  # a demo grade is never kept as real
     return digest.hexdigest()
 
 
@@ -135,13 +137,28 @@ def default_workers(grading: dict | None = None) -> int:
     return grading["workers"] or max(1, (os.cpu_count() or 1) // grading["kernel_threads"])
 
 
+def sandbox_or_exit() -> str:
+    """What submissions are graded in: the box (bubblewrap's version), or, when explicitly asked
+    ($COURSE_UNSAFE_NO_SANDBOX=1), nothing, said loudly. Exits with how to install the box if missing."""
+    if box.unsafe():
+        print("course autograde: UNSAFE (--unsafe-no-sandbox): student code runs with YOUR privileges, "
+              "network and files. Only for trusted notebooks; every state file says so.", file=sys.stderr)
+        return "UNSAFE: no sandbox"
+    try:
+        return f"bubblewrap {box.probe()}"
+    except box.BoxUnavailable as err:
+        raise SystemExit(f"course autograde: {err}") from None
+
+
 def autograde(ws: Workspace, assignment: str, students: list[str] | None = None, workers: int = 0,
               redo: bool = False, extra: list[str] = (), progress: bool = True,
               grading: dict | None = None) -> list[Outcome]:
-    """Grade the named students' submissions of `assignment` (default: all) with `workers` in parallel.
-    `grading` holds the limits (course.toml's [grading] by default)."""
+    """Grade the named students' submissions of `assignment` (default: all) with `workers` in parallel,
+    each kernel in a grading box of its own (box.py). `grading` holds the limits (course.toml's
+    [grading] by default)."""
     from tqdm.auto import tqdm
 
+    sandbox = sandbox_or_exit()
     grading = grading or load_config()["grading"]
     workers = workers or default_workers(grading)
     available = submitted_students(ws, assignment)
@@ -194,7 +211,7 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
                     merge(url, ws.gradebook, assignment, student)
                 ws.write_state(assignment, student, {
                     "fingerprint": stamp, "status": outcome.status, "seconds": round(outcome.seconds, 1),
-                    "reason": outcome.reason, "notebooks": outcome.notebooks})
+                    "reason": outcome.reason, "sandbox": sandbox, "notebooks": outcome.notebooks})
                 outcomes.append(outcome)
                 bar.set_postfix_str(f"{student}: {outcome.status}", refresh=False)
                 bar.update(1)
@@ -216,5 +233,7 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
             if nb.get("tampering"):
                 notes.append(f"{nb['notebook']}: SUSPECTED TAMPERING ({len(nb['tampering'])} objects replaced: "
                              + ", ".join(t.split(': ', 1)[-1] for t in nb["tampering"][:4]) + ")")
+        if any(nb.get("box", "").startswith("UNSAFE") for nb in o.notebooks):
+            notes.insert(0, "UNSAFE: graded without the sandbox")
         lines.append(f"{o.student:24} {o.status:8} {o.seconds:7.1f} s  " + "; ".join(notes))
     return "\n".join(lines)

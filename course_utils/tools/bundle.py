@@ -24,7 +24,10 @@ from course_utils.config import CONFIG_NAME, default_config_path, load_config, r
 
 # Paths relative to course_utils/; a folder stands for every file under it.
 STUDENT = ("__init__.py", "config.py", "plots.py", "data", "models")
-INSTRUCTOR_ONLY = ("checks", "reference", "tools", "cli.py")
+INSTRUCTOR_ONLY = ("checks", "reference", "tools", "cli.py", "grading_kernel.py")
+# The grading box (tools/box.py) holds the student bundle and these, read-only: the kernel
+# that runs a submission and, until verdicts are decided outside the kernel, the checks.
+BOX_ONLY = ("grading_kernel.py", "checks")
 SKIP = ("__pycache__", "*.pyc", "*.egg-info")
 
 # What a student's environment needs (the course's own pins are in requirements.lock).
@@ -67,10 +70,10 @@ course_utils = ["{config}", "data/embedded/*.npz", "models/weights/*.npz"]
 PACKAGE = Path(__file__).resolve().parents[1]  # this course_utils
 
 
-def student_files(package: Path = PACKAGE) -> list[Path]:
-    """The files of the bundle, relative to course_utils/ (sorted)."""
+def student_files(package: Path = PACKAGE, entries: tuple[str, ...] = STUDENT) -> list[Path]:
+    """The files of the bundle (or of `entries`), relative to course_utils/ (sorted)."""
     files = []
-    for entry in STUDENT:
+    for entry in entries:
         path = package / entry
         candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         files += [p.relative_to(package) for p in candidates
@@ -78,11 +81,12 @@ def student_files(package: Path = PACKAGE) -> list[Path]:
     return sorted(files)
 
 
-def write_bundle(target: Path, config_path: Path | None = None) -> None:
-    """Write the student bundle into folder `target`: pyproject.toml and course_utils/."""
+def write_bundle(target: Path, config_path: Path | None = None, entries: tuple[str, ...] = STUDENT) -> None:
+    """Write the student bundle into folder `target`: pyproject.toml and course_utils/ (the
+    `entries` of course_utils: STUDENT by default)."""
     config_path = Path(config_path or default_config_path())
     config = load_config(config_path)  # validated before anything is written
-    for rel in student_files():
+    for rel in student_files(entries=entries):
         (target / "course_utils" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PACKAGE / rel, target / "course_utils" / rel)
     header = (f"The course config of semester {config['semester']['name']}, as the notebooks read it.\n"
@@ -91,3 +95,8 @@ def write_bundle(target: Path, config_path: Path | None = None) -> None:
     dependencies = "\n".join(f'    "{d}",' for d in DEPENDENCIES)
     (target / "pyproject.toml").write_text(PYPROJECT.format(name=config["semester"]["name"], version=__version__,
                                                             dependencies=dependencies, config=CONFIG_NAME))
+
+
+def write_box_bundle(target: Path, config_path: Path | None = None) -> None:
+    """Write the grading box's course_utils into `target`: the student bundle and BOX_ONLY."""
+    write_bundle(target, config_path, entries=STUDENT + BOX_ONLY)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from course_utils.config import repo_root
-from course_utils.tools.grading_kernel import TF_ENV
+from course_utils.grading_kernel import TF_ENV
 
 
 def assignments(root: Path | None = None) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.tools.grading_kernel import TF_ENV, thread_env
+from course_utils.grading_kernel import TF_ENV, thread_env
 
 
 def train_readers(folder: Path | None = None, seed: int = 0) -> dict:

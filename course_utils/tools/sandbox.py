@@ -4,8 +4,10 @@
     GuardedExecute       autograde: nbgrader's Execute, plus the limits below
     HideHiddenTests      feedback: hidden tests show their verdict and points, never their source
 
-GuardedExecute runs each notebook in the grading kernel (course_utils.tools.grading_kernel)
-and enforces, from outside the kernel:
+GuardedExecute runs each notebook in the grading kernel (course_utils.grading_kernel),
+started by GradingKernelManager in a fresh grading box (box.py: bubblewrap, unprivileged,
+no network, a private capped disk, a process cap, nothing of the grader's but the
+environment and the box bundle) at every start and restart, and enforces, from outside:
 - a per-cell timeout and a whole-notebook deadline: a cell past the deadline is not run
   and gets an error output, so its tests score 0;
 - a memory cap: a watchdog thread kills a kernel whose resident memory (children
@@ -13,8 +15,6 @@ and enforces, from outside the kernel:
 - a dead kernel (os._exit, the memory cap, a segfault) is restarted and the notebook goes
   on; the cell that killed it gets an error output;
 - an output cap per cell;
-- no network: where `unshare` can give the kernel its own network namespace, it talks to
-  the grader over Unix sockets and sees only its own empty loopback;
 - before each hidden-test cell, the in-kernel guard puts back whatever student code
   replaced (builtins, course_utils, numpy, IPython's hooks) and reports it; if the guard
   cannot run, the hidden test is not run and scores 0 (fail closed).
@@ -25,17 +25,14 @@ JSON line to the file named by $COURSE_GRADING_REPORT, when set.
 from __future__ import annotations
 
 import ast
-import functools
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import nbformat
@@ -48,8 +45,10 @@ from traitlets import Bool, Integer, Unicode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
+from course_utils.tools import box
+
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS?[^\n]*\n?", re.S | re.M)
-SNAPSHOT_CODE = "__import__('course_utils.tools.grading_kernel', fromlist=['take_snapshot']).take_snapshot()"
+SNAPSHOT_CODE = "__import__('course_utils.grading_kernel', fromlist=['take_snapshot']).take_snapshot()"
 # restore() is reached through `sys`, not the import system: student code that purges
 # course_utils from sys.modules or puts a shadow package on sys.path must not disarm it.
 GUARD_CODE = "__course_guard__ = __import__('sys')._course_restore()"
@@ -67,34 +66,51 @@ def has_hidden_tests(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source
 
 
-@functools.lru_cache(maxsize=1)
-def network_isolation() -> tuple[str, ...]:
-    """The `unshare` prefix that gives a process its own network namespace here, or () if none works."""
-    if not shutil.which("unshare"):
-        return ()
-    for prefix in (("unshare", "--net"), ("unshare", "--user", "--map-root-user", "--net")):
-        if subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
-            return prefix
-    return ()
-
-
 class GradingKernelManager(AsyncKernelManager):
-    """Starts course_utils.tools.grading_kernel, in its own network namespace where possible."""
+    """Starts course_utils.grading_kernel in a fresh grading box (box.py) at every start and restart.
 
-    isolate_network = Bool(True, help="run the kernel without network where unshare allows").tag(config=True)
+    The kernel talks to the grader over Unix sockets in a folder of its own (`comm_dir`, with
+    the connection file), the only host folder the box can write; the folder and the box's
+    pids cgroup are removed when the kernel is gone."""
+
+    disk_mb = Integer(512, help="the box's private disk (tmpfs): all it writes, MiB").tag(config=True)
+    processes = Integer(512, help="processes and threads of the box, together").tag(config=True)
+    file_mb = Integer(512, help="the largest file the box may write, MiB").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        if self.isolate_network and network_isolation():
-            # Unix sockets reach across network namespaces; TCP does not. An absolute path:
-            # the grader and the kernel run in different folders.
-            self.transport = "ipc"
-            self.ip = os.path.join(tempfile.gettempdir(), f"course-kernel-{uuid.uuid4().hex[:12]}")
+        self.comm_dir = tempfile.mkdtemp(prefix="course-kernel-")
+        self.transport = "ipc"
+        self.ip = os.path.join(self.comm_dir, "k")
+        self.connection_file = os.path.join(self.comm_dir, "kernel.json")
+        self.cgroup = ""
+
+    @property
+    def limits(self) -> box.Limits:
+        return box.Limits(disk_mb=self.disk_mb, processes=self.processes, file_mb=self.file_mb)
 
     def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
-        prefix = list(network_isolation()) if self.isolate_network else []
-        return [*prefix, sys.executable, "-m", "course_utils.tools.grading_kernel",
-                "-f", os.path.realpath(self.connection_file), *(extra_arguments or [])]
+        kernel = [sys.executable, "-m", "course_utils.grading_kernel", "-f", self.connection_file,
+                  *(extra_arguments or [])]
+        if box.unsafe():
+            return kernel
+        # A signal to bwrap would not reach the kernel in its box: interrupt over the control channel.
+        self.kernel_spec.interrupt_mode = "message"
+        box.remove_cgroup(self.cgroup)  # a restart: the old box is gone, so is its group
+        self.cgroup = box.make_cgroup(self.processes)
+        launch = self._launch_args or {}
+        env = {**os.environ, **(launch.get("env") or {})}
+        return box.box_command(kernel, comm_dir=self.comm_dir, submission=str(launch.get("cwd") or os.getcwd()),
+                               env=env, limits=self.limits, cgroup=self.cgroup)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        box.remove_cgroup(self.cgroup)
+        self.cgroup = ""
+        if not restart:
+            shutil.rmtree(self.comm_dir, ignore_errors=True)
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
 
 
 class MemoryWatchdog:
@@ -152,6 +168,8 @@ class GuardedExecute(Execute):
 
     # --- the notebook ------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
+        self._process_cap = "none"
+        self._box = "UNSAFE: no sandbox (--unsafe-no-sandbox)" if box.unsafe() else f"bubblewrap ({box.probe()})"
         self._deadline = time.monotonic() + self.notebook_timeout
         self._started = time.monotonic()
         self._incidents: list[str] = []
@@ -177,6 +195,8 @@ class GuardedExecute(Execute):
     start_new_kernel = run_sync(async_start_new_kernel)  # the sync path nbconvert calls
 
     def _watch_kernel(self) -> None:
+        if isinstance(self.km, GradingKernelManager) and not box.unsafe():
+            self._process_cap = box.process_cap(self.km.cgroup, self.km.limits)
         process = getattr(self.km.provisioner, "process", None)
         if process is not None:
             self._watchdog.watch(process.pid)
@@ -294,7 +314,7 @@ class GuardedExecute(Execute):
         line = {"student": info.get("student"), "assignment": info.get("assignment"),
                 "notebook": info.get("notebook"), "seconds": round(time.monotonic() - self._started, 1),
                 "peak_rss_mb": round(self._watchdog.peak / 2**20), "incidents": self._incidents,
-                "tampering": self._tampering, "network_isolated": bool(network_isolation())}
+                "tampering": self._tampering, "box": self._box, "process_cap": self._process_cap}
         with open(self.report_path, "a") as f:
             f.write(json.dumps(line) + "\n")
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from course_utils.config import BUDGET_ENV, CONFIG_ENV, load_config, repo_root
-from course_utils.tools.grading_kernel import thread_env
+from course_utils.grading_kernel import thread_env
 from course_utils.tools.nbgrader_run import grading_env
 
 SEMESTERS_DIR = "semesters"

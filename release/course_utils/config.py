@@ -56,6 +56,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple, Callable[[Any], bool] | None, st
         "memory_mb": (int, _positive, "megabytes > 0"),
         "workers": (int, _non_negative, "0 (one per kernel_threads cores) or a positive count"),
         "kernel_threads": (int, _positive, "TensorFlow threads per grading kernel, > 0"),
+        "disk_mb": (int, _positive, "megabytes > 0 of the grading box's private disk"),
+        "processes": (int, lambda n: n >= 64, "processes and threads of one grading box, >= 64"),
     },
     "arithmetic": {
         "max_number": (int, lambda n: 9 <= n <= 999, "an integer from 9 to 999"),

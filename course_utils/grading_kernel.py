@@ -1,17 +1,19 @@
 """The kernel that runs a student notebook while grading, and its in-kernel guard.
 
-    python -m course_utils.tools.grading_kernel -f CONNECTION_FILE
+    python -m course_utils.grading_kernel -f CONNECTION_FILE
 
-starts ipykernel after four steps that student code cannot undo in time:
+runs inside the grading box (course_utils/tools/box.py: bubblewrap, unprivileged, no
+network, only the box bundle of course_utils) and starts ipykernel after three steps
+that student code cannot undo in time:
 
 1. the environment: TensorFlow on oneDNN (its default, as on students' laptops, and
    about 20% faster on convolutions) with its C++ log off, and the thread count the
-   autograde worker was given (`COURSE_KERNEL_THREADS`);
-2. limits: no core dumps, files written at most `COURSE_KERNEL_FILE_MB`;
-3. imports: the submission folder is not on `sys.path`, and numpy, TensorFlow/Keras and
+   autograde worker was given (`COURSE_KERNEL_THREADS`); the submission's files are
+   copied from the box's read-only `/submission` into its working folder;
+2. imports: the working folder is not on `sys.path`, and numpy, TensorFlow/Keras and
    course_utils (checks included) are imported from the installed environment, so a
    `course_utils/` or `numpy.py` handed in beside the notebook shadows nothing;
-4. (called by the grader once the kernel is up) a snapshot of what the hidden tests rely on:
+3. (called by the grader once the kernel is up) a snapshot of what the hidden tests rely on:
    builtins, the functions and classes of course_utils and numpy, their entries in
    `sys.modules`, the code, defaults and closures inside those functions, the settings of
    the checks modules (thresholds, the semester config, the budget), IPython's traceback
@@ -20,8 +22,8 @@ starts ipykernel after four steps that student code cannot undo in time:
 Before every hidden-test cell the grader (course_utils.tools.sandbox) calls `restore()`
 silently: it puts back every snapshotted object that student code replaced and returns
 the list of what it found replaced, which the grader records as suspected tampering.
-The memory cap, timeouts and network isolation are applied from outside the kernel
-(sandbox.py), where student code cannot reach them.
+The memory cap, timeouts, file, disk and process limits are applied from outside the
+kernel (sandbox.py, box.py), where student code cannot reach them.
 """
 
 from __future__ import annotations
@@ -62,12 +64,13 @@ def _set_environment() -> None:
         os.environ.update(thread_env(threads))
 
 
-def _set_limits() -> None:
-    import resource
+def _copy_submission() -> None:
+    """Copy the submission's files (the box's read-only $COURSE_BOX_SUBMISSION) into the working folder."""
+    import shutil
 
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    file_mb = int(os.environ.get("COURSE_KERNEL_FILE_MB", "512"))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb << 20, file_mb << 20))
+    source = os.environ.pop("COURSE_BOX_SUBMISSION", "")
+    if source and os.path.isdir(source):
+        shutil.copytree(source, os.getcwd(), symlinks=True, dirs_exist_ok=True)
 
 
 def _drop_working_folder() -> None:
@@ -293,7 +296,7 @@ def _is_checks(name: str) -> bool:
 
 def main() -> None:
     _set_environment()
-    _set_limits()
+    _copy_submission()
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
@@ -305,6 +308,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     # Run the imported module's main, not this __main__ copy: restore() must find the snapshot.
-    from course_utils.tools.grading_kernel import main as _main
+    from course_utils.grading_kernel import main as _main
 
     _main()

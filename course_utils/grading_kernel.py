@@ -223,7 +223,7 @@ def restore() -> list[str]:
                 found.append(f"{name}.{key}")
                 current[key] = value
     for cls, saved in snap["classes"].items():
-        for key in [k for k in vars(cls) if k not in saved]:
+        for key in [k for k in vars(cls) if k not in saved and k != "__slotnames__"]:  # pickle's own cache
             found.append(f"{cls.__module__}.{cls.__qualname__}.{key} (added)")
             type.__delattr__(cls, key)
         for key, value in saved.items():
@@ -283,7 +283,24 @@ def _same_items(now, saved: list) -> bool:
     return len(now) == len(saved) and all(a is b for a, b in zip(now, saved))
 
 
+def _is_plain(value, depth: int = 0) -> bool:
+    """Data only (numbers, strings, containers of them, NumPy arrays): what may be pickled to compare.
+    Pickling anything else can import modules, which student code may have replaced."""
+    kind = type(value)
+    if kind in (type(None), bool, int, float, complex, str, bytes):
+        return True
+    if depth > 8:
+        return False
+    if kind in (tuple, list, frozenset, set):
+        return all(_is_plain(v, depth + 1) for v in value)
+    if kind in (dict, _MappingProxy):
+        return all(_is_plain(k, depth + 1) and _is_plain(v, depth + 1) for k, v in value.items())
+    return kind.__module__ == "numpy" and kind.__name__ in ("ndarray", "float32", "float64", "int64", "bool_")
+
+
 def _pickle_or_none(value) -> bytes | None:
+    if not _is_plain(value):
+        return None
     try:
         return _dumps(_thawed(value))
     except Exception:  # noqa: BLE001 - a student object that cannot be pickled is a replacement

@@ -44,8 +44,8 @@ def make_course(root: Path) -> Workspace:
         new_markdown_cell("# Probe", metadata=_meta("intro", locked=True)),
         new_code_cell("### BEGIN SOLUTION\n" + GOOD + "\n### END SOLUTION", metadata=_meta("interp", solution=True)),
         new_code_cell("assert interpolate(np.zeros(2), np.ones(2), 3).shape == (3, 2)\n### BEGIN HIDDEN TESTS\n"
-                      "from course_utils.checks import generative as _checks\n"
-                      "_verdict = _checks.check_interpolation(interpolate)\nassert _verdict, _verdict.reason\n"
+                      "from course_utils import grading_agent as _grader\n"
+                      "_grader.answer('test_interp', 'generative.interpolation', interpolate)\n"
                       "### END HIDDEN TESTS", metadata=_meta("test_interp", grade=True, locked=True, points=2)),
         new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", metadata=_meta("work", solution=True)),
         new_code_cell("assert x == 1", metadata=_meta("test_after", grade=True, locked=True, points=1)),
@@ -127,6 +127,21 @@ for m in [m for m in sys.modules if m.startswith('course_utils')]:
     del sys.modules[m]
 sys.path.insert(0, os.getcwd())
 """
+# The kernel hands the grader results it computed itself (no interpolate at all): zeros.
+FAKE_RESULTS = WRONG + """
+import os, numpy as np, course_utils.grading_agent as agent
+def answer(request_id, probe, fn, *extra):
+    out = os.path.join(os.environ[agent.RESULTS_ENV], request_id + '.npz')
+    np.savez(out, **{f'r{i}': np.zeros((s, d)) for i, (d, s) in enumerate([(3, 5), (16, 10), (1, 2), (8, 3)])})
+agent.answer = answer
+"""
+# A number as the test cell's result: nbgrader would read it as partial credit, here full marks.
+EXECUTE_RESULT = WRONG + """
+_wrong = interpolate
+def interpolate(a, b, n):
+    get_ipython().displayhook(2.0)
+    return _wrong(a, b, n)
+"""
 # student -> (interp cell, work cell, edit, expected scores)
 CASES = {
     "ref": (GOOD, "x = 1", None, {"test_interp": 2, "test_after": 1}),
@@ -151,6 +166,8 @@ CASES = {
     "deleted": (GOOD, "x = 1", _remove("test_interp"), {"test_interp": 2, "test_after": 1}),
     "duplicated": (GOOD, "x = 1", _duplicate("test_interp"), {"test_interp": 2, "test_after": 1}),
     "edited": (WRONG, "x = 1", lambda nb: setattr(nb.cells[2], "source", "pass"), {"test_interp": 0, "test_after": 1}),
+    "fake_results": (FAKE_RESULTS, "x = 1", None, {"test_interp": 0, "test_after": 1}),
+    "execute_result": (EXECUTE_RESULT, "x = 1", None, {"test_interp": 0, "test_after": 1}),
 }
 
 
@@ -231,8 +248,8 @@ def test_feedback_hides_hidden_tests_and_export_lists_grades(graded):
     ws, _ = graded
     nbgrader("generate_feedback", "probe", "--force", "--student", "wrong", *ws.options(), root=ws.root)
     html = next((ws.folder / "feedback" / "wrong" / "probe").glob("*.html")).read_text()
-    assert "check_interpolation" not in html and "_verdict" not in html
-    assert "hidden tests" in html and "AssertionError" in html
+    assert "grading_agent" not in html and "generative.interpolation" not in html
+    assert "hidden tests" in html and "HiddenTestFailed" in html
     assert "oneDNN" not in html
     out = ws.root / "grades.csv"
     nbgrader("export", f"--CsvExportPlugin.to={out}", *ws.options(), root=ws.root)

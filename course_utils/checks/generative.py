@@ -23,7 +23,9 @@ import math
 import numpy as np
 
 from course_utils.checks import _trusted as t
+from course_utils.checks import probes as pr
 from course_utils.checks._trusted import Verdict, fail, passed
+from course_utils.checks.probes import Request, probe
 from course_utils.models.generative import build_conv_net as _build_conv_net
 from course_utils.models.generative import build_deconv_net as _build_deconv_net
 
@@ -97,25 +99,46 @@ _KL_MISTAKES = {
 _KL_CASES = [(1, 1, 1.0), (1, 8, 2.0), (16, 1, 2.0), (32, 64, 1.0), (8, 16, 8.0)]
 
 
-def check_kl(kl_fn) -> Verdict:
-    """`kl_fn(mu, logvar) -> scalar`: KL(N(mu, exp(logvar)) || N(0, I)), summed over the
-    latent dimensions and averaged over the batch, for tensors mu, logvar (N, d)."""
-    rng = _default_rng(0)
-    for batch, latent, spread in _KL_CASES:
-        mu = rng.normal(0, 1.5, (batch, latent)).astype(np.float32)
-        logvar = rng.uniform(-spread, spread, (batch, latent)).astype(np.float32)
-        mu64, lv64 = mu.astype(np.float64), logvar.astype(np.float64)
+def _kl_request(rng) -> Request:
+    calls, arrays = [], {}
+    for i, (batch, latent, spread) in enumerate(_KL_CASES):
+        arrays[f"mu{i}"] = rng.normal(0, 1.5, (batch, latent)).astype(np.float32)
+        arrays[f"lv{i}"] = rng.uniform(-spread, spread, (batch, latent)).astype(np.float32)
+        calls.append({"args": [f"@mu{i}", f"@lv{i}"], "tensors": True, "grad": {"of": [0, 1]}})
+    return Request("call", calls, arrays)
+
+
+@probe("generative.kl", _kl_request)
+def decide_kl(req: Request, results: dict) -> Verdict:
+    """`kl_divergence(mu, logvar) -> scalar`: KL(N(mu, exp(logvar)) || N(0, I)), summed over the
+    latent dimensions and averaged over the batch, for tensors mu, logvar (N, d), differentiable
+    in both (a gradient must reach the encoder)."""
+    for i in range(len(req.calls)):
+        mu, lv = (req.arrays[f"{k}{i}"].astype(np.float64) for k in ("mu", "lv"))
+        where = f"kl_divergence(mu, logvar) for mu, logvar of shape {mu.shape}"
         try:
-            got = _scalar(kl_fn(_tensor(mu), _tensor(logvar)), "kl_divergence's result")
-        except Exception as e:  # noqa: BLE001 - any failure of student code is a verdict
-            return _raised(f"kl_divergence(mu, logvar) for mu, logvar of shape {mu.shape}", e)
-        want = _kl(mu64, lv64)
-        if not _isclose(got, want, rtol=RTOL, atol=1e-6):
-            return fail(f"kl_divergence for mu, logvar of shape {mu.shape} gave {got:.6g}, expected "
-                        f"{want:.6g}{_diagnose(got, _KL_MISTAKES, mu64, lv64)}: use "
-                        f"-0.5 * sum over the latent axis of (1 + logvar - mu^2 - exp(logvar)), "
-                        f"then the mean over the batch")
-    return passed("kl_divergence matches the closed form (sum over latent, mean over batch)")
+            got = pr.scalar(results, i)
+        except pr.CallFailed as e:
+            return fail(f"{where} raised {e}")
+        if not _isclose(got, _kl(mu, lv), rtol=RTOL, atol=1e-6):
+            return fail(f"{where} is not the KL divergence{_diagnose(got, _KL_MISTAKES, mu, lv)}: "
+                        "-0.5 times the sum over the latent axis of (1 + logvar - mu^2 - exp(logvar)), "
+                        "then the mean over the batch")
+        n = mu.shape[0]
+        for arg, name, want in ((0, "mu", mu / n), (1, "logvar", 0.5 * (_exp(lv) - 1) / n)):
+            grad = pr.gradient(results, i, arg)
+            if grad is None:
+                return fail(f"no gradient reaches {name}: compute the KL with tensor operations (keras.ops), "
+                            "not NumPy or Python floats, so that training can follow it")
+            if grad.shape != want.shape or not t.allclose(grad, want, rtol=1e-3, atol=1e-5):
+                return fail(f"the gradient of kl_divergence with respect to {name} is wrong for shape "
+                            f"{mu.shape}: is the value computed from {name} itself at every entry?")
+    return passed("kl_divergence matches the closed form (sum over latent, mean over batch), gradients included")
+
+
+def check_kl(kl_fn) -> Verdict:
+    """The KL probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("generative.kl", kl_fn)
 
 
 def _bce_sum(x, x_hat):
@@ -134,29 +157,74 @@ _LOSS_MISTAKES = {
 }
 
 
-def check_vae_loss(loss_fn) -> Verdict:
-    """`loss_fn(x, x_hat, mu, logvar, kl_weight) -> scalar` = binary cross-entropy summed over
-    the pixels and averaged over the batch + kl_weight * KL; x, x_hat (N, h, w, c)."""
-    rng = _default_rng(1)
-    for (batch, h, w, c, latent), weight in (((3, 8, 8, 1, 5), 1.0), ((2, 4, 4, 3, 2), 0.0),
-                                             ((4, 6, 6, 1, 3), 2.5)):
+_LOSS_CASES = (((3, 8, 8, 1, 5), 1.0), ((2, 4, 4, 3, 2), 0.0), ((4, 6, 6, 1, 3), 2.5))
+
+
+def _loss_request(rng) -> Request:
+    calls, arrays = [], {}
+    for i, ((batch, h, w, c, latent), weight) in enumerate(_LOSS_CASES):
         x = (rng.random((batch, h, w, c)) < 0.5).astype(np.float32)
         x[0] = rng.random((h, w, c))  # grey values too, not only 0 and 1
-        x_hat = rng.uniform(0.05, 0.95, x.shape).astype(np.float32)
-        mu = rng.normal(0, 1, (batch, latent)).astype(np.float32)
-        logvar = rng.uniform(-1, 1, (batch, latent)).astype(np.float32)
-        args64 = [a.astype(np.float64) for a in (x, x_hat, mu, logvar)] + [weight]
+        arrays.update({f"x{i}": x, f"xh{i}": rng.uniform(0.05, 0.95, x.shape).astype(np.float32),
+                       f"mu{i}": rng.normal(0, 1, (batch, latent)).astype(np.float32),
+                       f"lv{i}": rng.uniform(-1, 1, (batch, latent)).astype(np.float32)})
+        calls.append({"args": [f"@x{i}", f"@xh{i}", f"@mu{i}", f"@lv{i}", weight], "tensors": True,
+                      "grad": {"of": [1, 2, 3]}})
+    # kl_weight left at its default (1.0, as the notebook's signature says)
+    calls.append({"args": ["@x0", "@xh0", "@mu0", "@lv0"], "tensors": True})
+    # a saturated decoder: x_hat exactly 0 or 1 where x agrees, which must not give inf or NaN
+    i = len(calls)
+    x = (rng.random((2, 5, 5, 1)) < 0.5).astype(np.float32)
+    xh = rng.uniform(0.05, 0.95, x.shape).astype(np.float32)
+    saturated = rng.random(x.shape) < 0.4
+    xh[saturated] = x[saturated]
+    arrays.update({f"x{i}": x, f"xh{i}": xh, f"mu{i}": rng.normal(0, 1, (2, 3)).astype(np.float32),
+                   f"lv{i}": rng.uniform(-1, 1, (2, 3)).astype(np.float32)})
+    calls.append({"args": [f"@x{i}", f"@xh{i}", f"@mu{i}", f"@lv{i}", 1.0], "tensors": True})
+    return Request("call", calls, arrays)
+
+
+@probe("generative.vae_loss", _loss_request)
+def decide_vae_loss(req: Request, results: dict) -> Verdict:
+    """`vae_loss(x, x_hat, mu, logvar, kl_weight=1.0) -> scalar` = binary cross-entropy summed over
+    the pixels and averaged over the batch + kl_weight * KL; x, x_hat (N, h, w, c); differentiable
+    in x_hat, mu and logvar; finite when x_hat is exactly 0 or 1 (a saturated sigmoid)."""
+    for i, call in enumerate(req.calls):
+        arrays = [req.arrays[a[1:]].astype(np.float64) for a in call["args"][:4]]
+        x, xh, mu, lv = arrays
+        weight = call["args"][4] if len(call["args"]) > 4 else 1.0
+        saturated = bool(np.any((xh == 0) | (xh == 1)))
+        where = (f"vae_loss(x, x_hat, mu, logvar{f', kl_weight={weight}' if len(call['args']) > 4 else ''}) "
+                 f"for images {x.shape}{' with some x_hat exactly 0 or 1' if saturated else ''}")
         try:
-            got = _scalar(loss_fn(_tensor(x), _tensor(x_hat), _tensor(mu), _tensor(logvar), weight),
-                          "vae_loss's result")
-        except Exception as e:  # noqa: BLE001
-            return _raised(f"vae_loss(x, x_hat, mu, logvar, kl_weight={weight}) for images {x.shape}", e)
-        want = _bce_sum(*args64[:2]) + weight * _kl(*args64[2:4])
-        if not _isclose(got, want, rtol=RTOL, atol=1e-5):
-            return fail(f"vae_loss for images {x.shape}, latent {latent}, kl_weight={weight} gave {got:.6g}, "
-                        f"expected {want:.6g}{_diagnose(got, _LOSS_MISTAKES, *args64)}: binary cross-entropy "
-                        f"summed over the pixels, averaged over the batch, plus kl_weight * kl_divergence")
-    return passed("vae_loss = summed binary cross-entropy + kl_weight * KL")
+            got = pr.scalar(results, i)
+        except pr.CallFailed as e:
+            return fail(f"{where} raised {e}")
+        except ValueError as e:
+            return fail(f"{where}: {e}" + (": clip x_hat to [1e-7, 1 - 1e-7] before the log" if saturated else ""))
+        xh = np.clip(xh, 1e-7, 1 - 1e-7)
+        if not _isclose(got, _bce_sum(x, xh) + weight * _kl(mu, lv), rtol=RTOL, atol=1e-4 if saturated else 1e-5):
+            return fail(f"{where} is wrong{_diagnose(got, _LOSS_MISTAKES, x, xh, mu, lv, weight)}: binary "
+                        "cross-entropy summed over the pixels, averaged over the batch, plus kl_weight * "
+                        "kl_divergence")
+        if not call.get("grad"):
+            continue
+        n = x.shape[0]
+        wants = ((1, "x_hat", (-(x / xh) + (1 - x) / (1 - xh)) / n), (2, "mu", weight * mu / n),
+                 (3, "logvar", weight * 0.5 * (_exp(lv) - 1) / n))
+        for arg, name, want in wants:
+            grad = pr.gradient(results, i, arg)
+            if grad is None and (name == "x_hat" or weight):
+                return fail(f"no gradient reaches {name}: compute the loss with tensor operations (keras.ops), "
+                            "not NumPy, so that training can follow it")
+            if grad is not None and (grad.shape != want.shape or not t.allclose(grad, want, rtol=1e-3, atol=1e-4)):
+                return fail(f"the gradient of vae_loss with respect to {name} is wrong for images {x.shape}")
+    return passed("vae_loss = summed binary cross-entropy + kl_weight * KL, gradients included")
+
+
+def check_vae_loss(loss_fn) -> Verdict:
+    """The VAE-loss probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("generative.vae_loss", loss_fn)
 
 
 # ----------------------------------------------------------------------------
@@ -168,117 +236,155 @@ _SAMPLING_LOGVAR = np.array([0.0, 1.5, -2.0, 0.7, -4.0], np.float32)
 _NORMAL_WITHIN = {1.0: math.erf(1 / math.sqrt(2)), 2.0: math.erf(2 / math.sqrt(2))}
 
 
-def _sampler(sampling):
-    """A Layer class is instantiated with no arguments; an instance or function is used as is."""
-    return sampling() if isinstance(sampling, type) else sampling
+_SAMPLING_GRAD_BATCH = 4
 
 
-def check_sampling(sampling) -> Verdict:
-    """`sampling([mu, logvar]) -> z` (N, d): z = mu + exp(0.5 * logvar) * eps, eps ~ N(0, I), new
-    noise at every call, with gradients reaching mu and logvar. `sampling` is the Layer class, an
-    instance, or a function."""
-    import tensorflow as tf
-
-    try:
-        layer = _sampler(sampling)
-    except Exception as e:  # noqa: BLE001
-        return _raised("Sampling()", e)
+def _sampling_request(rng) -> Request:
     n, d = SAMPLING_DRAWS, len(_SAMPLING_MU)
-    mu = np.tile(_SAMPLING_MU, (n, 1))
-    logvar = np.tile(_SAMPLING_LOGVAR, (n, 1))
+    mu, lv = np.tile(_SAMPLING_MU, (n, 1)), np.tile(_SAMPLING_LOGVAR, (n, 1))
+    k = _SAMPLING_GRAD_BATCH
+    arrays = {"mu": mu, "lv": lv, "gmu": rng.normal(0, 1, (k, d)).astype(np.float32),
+              "glv": rng.uniform(-2, 1, (k, d)).astype(np.float32),
+              "weights": rng.normal(size=(k, d)).astype(np.float32)}
+    calls = [{"args": ["@mu", "@lv"], "tensors": True, "pack": True},
+             {"args": ["@mu", "@lv"], "tensors": True, "pack": True},
+             {"args": ["@gmu", "@glv"], "tensors": True, "pack": True, "grad": {"of": [0, 1], "weights": "@weights"}}]
+    return Request("call", calls, arrays, layer=True)
+
+
+@probe("generative.sampling", _sampling_request)
+def decide_sampling(req: Request, results: dict) -> Verdict:
+    """`Sampling()([mu, logvar]) -> z` (N, d): z = mu + exp(0.5 * logvar) * eps with eps ~ N(0, I),
+    independent across dimensions and examples, new at every call; gradients reach mu and logvar."""
+    n, d = req.arrays["mu"].shape
     try:
-        z = t.array(layer([_tensor(mu), _tensor(logvar)]), "the samples", dtype=np.float64)
-        z2 = t.array(layer([_tensor(mu), _tensor(logvar)]), "the samples", dtype=np.float64)
-    except Exception as e:  # noqa: BLE001
-        return _raised(f"sampling([mu, logvar]) for mu, logvar of shape {mu.shape}", e)
+        z, z2 = pr.value(results, 0), pr.value(results, 1)
+    except pr.CallFailed as e:
+        return fail(f"Sampling()([mu, logvar]) for mu, logvar of shape {(n, d)} raised {e}")
     if z.shape != (n, d) or z2.shape != (n, d):
-        return fail(f"sampling([mu, logvar]) for mu, logvar of shape {(n, d)} gave shape {z.shape}; "
-                    f"z must have the shape of mu")
+        return fail(f"Sampling()([mu, logvar]) for mu, logvar of shape {(n, d)} gave shape {z.shape}; "
+                    "z must have the shape of mu")
     if t.array_equal(z, z2):
         return fail("two calls gave the same z: draw new noise eps at every call")
-    std = _exp(0.5 * _SAMPLING_LOGVAR.astype(np.float64))  # (d,)
+    std = _exp(0.5 * _SAMPLING_LOGVAR.astype(np.float64))
     k = SAMPLING_SIGMAS
-    mean_error = _abs(_mean(z, axis=0) - _SAMPLING_MU) / (std / _sqrt(n))  # in standard errors
+    mean_error = _abs(_mean(z, axis=0) - _SAMPLING_MU) / (std / _sqrt(n))
     std_error = _abs(z.std(axis=0) - std) / (std / _sqrt(2 * n))
     for j in range(d):
         if mean_error[j] > k or std_error[j] > k:
-            return fail(f"for mu={_SAMPLING_MU[j]:g}, logvar={_SAMPLING_LOGVAR[j]:g} the samples have mean "
-                        f"{_mean(z[:, j]):.4g} and standard deviation {z[:, j].std():.4g}; expected "
-                        f"{_SAMPLING_MU[j]:g} and exp(0.5 * logvar) = {std[j]:.4g} (is eps standard normal, "
-                        f"and scaled by exp(0.5 * logvar)?)")
-    u = _abs((z - _SAMPLING_MU) / std)  # |eps|, (n, d)
+            return fail(f"for mu={_SAMPLING_MU[j]:g}, logvar={_SAMPLING_LOGVAR[j]:g} the samples do not have "
+                        "mean mu and standard deviation exp(0.5 * logvar): is eps standard normal, and scaled "
+                        "by exp(0.5 * logvar)?")
+    eps = (z - _SAMPLING_MU) / std                                    # (n, d), N(0, I) if right
+    u = _abs(eps)
     for bound, p in _NORMAL_WITHIN.items():
         share = t.as_float(_mean(u < bound))
         if abs(share - p) > k * math.sqrt(p * (1 - p) / u.size):
-            return fail(f"{share:.1%} of the noise values lie within {bound:g} standard deviation(s), "
-                        f"a normal distribution has {p:.1%}: draw eps from N(0, I) (keras.random.normal)")
-
-    weights = _default_rng(2).normal(size=(4, d)).astype(np.float32)
-    mu_t, logvar_t = tf.constant(mu[:4], tf.float32), tf.constant(logvar[:4], tf.float32)
+            return fail(f"{share:.1%} of the noise values lie within {bound:g} standard deviation(s), a normal "
+                        f"distribution has {p:.1%}: draw eps from N(0, I) (keras.random.normal)")
+    limit = k / math.sqrt(n)
+    corr = np.corrcoef(eps, rowvar=False)
+    if np.any(_abs(corr[~np.eye(d, dtype=bool)]) > limit):
+        return fail("the noise of different latent dimensions is correlated: draw one independent eps per "
+                    "dimension (eps of the shape of mu, not (N, 1))")
+    lagged = [t.as_float(np.corrcoef(eps[:-1, j], eps[1:, j])[0, 1]) for j in range(d)]
+    if any(abs(r) > limit for r in lagged):
+        return fail("the noise of different examples is correlated: draw one independent eps per example "
+                    "(eps of the shape of mu, not (1, d))")
+    x_mu, x_lv, weights = (req.arrays[key].astype(np.float64) for key in ("gmu", "glv", "weights"))
     try:
-        with tf.GradientTape() as tape:
-            tape.watch([mu_t, logvar_t])
-            total = tf.reduce_sum(tf.convert_to_tensor(layer([mu_t, logvar_t]), tf.float32) * weights)
-        grad_mu, grad_logvar = tape.gradient(total, [mu_t, logvar_t])
-    except Exception as e:  # noqa: BLE001
-        return _raised("differentiating sampling([mu, logvar])", e)
-    for name, grad in (("mu", grad_mu), ("logvar", grad_logvar)):
+        zg = pr.value(results, 2)
+    except pr.CallFailed as e:
+        return fail(f"differentiating Sampling()([mu, logvar]) raised {e}")
+    grad_mu, grad_lv = pr.gradient(results, 2, 0), pr.gradient(results, 2, 1)
+    for name, grad in (("mu", grad_mu), ("logvar", grad_lv)):
         if grad is None:
             return fail(f"no gradient reaches {name}: compute z from mu and logvar with tensor operations "
                         f"(keras.ops), not NumPy")
-    grad_mu = t.array(grad_mu, "the gradient for mu", dtype=np.float64)
-    grad_logvar = t.array(grad_logvar, "the gradient for logvar", dtype=np.float64)
-    if not t.allclose(grad_mu, weights, rtol=1e-4, atol=1e-5):
+    if zg.shape != x_mu.shape or not t.allclose(grad_mu, weights, rtol=1e-4, atol=1e-5):
         return fail("dz/dmu should be 1 for every entry: z = mu + (noise term)")
-    if not t.np_all(grad_logvar != 0):
-        return fail("the gradient for logvar is zero: scale the noise by exp(0.5 * logvar)")
-    return passed("Sampling draws mu + exp(0.5 * logvar) * N(0, I) with gradients for mu and logvar")
+    if not t.allclose(grad_lv, weights * 0.5 * (zg - x_mu), rtol=1e-3, atol=1e-4):
+        return fail("dz/dlogvar should be 0.5 * exp(0.5 * logvar) * eps: scale the noise by exp(0.5 * logvar)")
+    return passed("Sampling draws mu + exp(0.5 * logvar) * eps, eps ~ N(0, I) independent per entry, "
+                  "with gradients for mu and logvar")
+
+
+def check_sampling(sampling) -> Verdict:
+    """The sampling probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("generative.sampling", sampling)
 
 
 # ----------------------------------------------------------------------------
 # Latent space
 
 
-def check_interpolation(interp_fn) -> Verdict:
-    """`interp_fn(z_a, z_b, steps) -> (steps, d)`: evenly spaced points from z_a to z_b (d,), both included."""
-    rng = _default_rng(3)
-    for d, steps in ((3, 5), (16, 10), (1, 2), (8, 3)):
-        z_a, z_b = rng.normal(size=(2, d)).astype(np.float32)
+_INTERP_CASES = ((3, 5), (16, 10), (1, 2), (8, 3))
+_SCALING_CASES = ((4, [0.0, 0.5, 1.0, 2.0, -1.0]), (1, [3.5]), (16, [0.25, 4.0, 1.5]))
+
+
+def _interp_request(rng) -> Request:
+    arrays = {}
+    for i, (d, _) in enumerate(_INTERP_CASES):
+        arrays[f"a{i}"], arrays[f"b{i}"] = rng.normal(size=(2, d)).astype(np.float32)
+    return Request("call", [{"args": [f"@a{i}", f"@b{i}", steps]} for i, (_, steps) in enumerate(_INTERP_CASES)],
+                   arrays)
+
+
+@probe("generative.interpolation", _interp_request)
+def decide_interpolation(req: Request, results: dict) -> Verdict:
+    """`interpolate(z_a, z_b, steps) -> (steps, d)`: evenly spaced points from z_a to z_b (d,), both included."""
+    for i, (d, steps) in enumerate(_INTERP_CASES):
+        z_a, z_b = req.arrays[f"a{i}"].astype(np.float64), req.arrays[f"b{i}"].astype(np.float64)
+        where = f"interpolate(z_a, z_b, steps={steps}) with z of shape ({d},)"
         try:
-            got = t.array(interp_fn(z_a.copy(), z_b.copy(), steps), "interpolate's result", dtype=np.float64)
-        except Exception as e:  # noqa: BLE001
-            return _raised(f"interpolate(z_a, z_b, steps={steps}) with z of shape ({d},)", e)
+            got = pr.value(results, i)
+        except pr.CallFailed as e:
+            return fail(f"{where} raised {e}")
         if got.shape != (steps, d):
             hint = " (off by one?)" if got.ndim == 2 and abs(got.shape[0] - steps) == 1 else ""
-            return fail(f"interpolate(z_a, z_b, steps={steps}) with z of shape ({d},) has shape {got.shape}, "
-                        f"expected ({steps}, {d}){hint}")
+            return fail(f"{where} has shape {got.shape}, expected ({steps}, {d}){hint}")
         for row, end, name in ((0, z_a, "first"), (-1, z_b, "last")):
             if not t.allclose(got[row], end, rtol=1e-6, atol=1e-6):
                 return fail(f"the {name} row must be {'z_a' if row == 0 else 'z_b'} itself: include both "
                             f"endpoints (np.linspace includes the end unless endpoint=False)")
         frac = np.linspace(0, 1, steps)[:, None]
-        if not t.allclose(got, z_a + frac * (z_b.astype(np.float64) - z_a), rtol=1e-5, atol=1e-5):
+        if not t.allclose(got, z_a + frac * (z_b - z_a), rtol=1e-5, atol=1e-5):
             return fail(f"interpolate(steps={steps}) must be evenly spaced on the straight line from z_a "
                         f"to z_b: row i = z_a + i / (steps - 1) * (z_b - z_a)")
     return passed("interpolate: evenly spaced, both endpoints exact")
 
 
-def check_latent_scaling(scale_fn) -> Verdict:
-    """`scale_fn(z, factors) -> (len(factors), d)`, row i = factors[i] * z for z (d,)."""
-    rng = _default_rng(4)
-    for d, factors in ((4, [0.0, 0.5, 1.0, 2.0, -1.0]), (1, [3.5]), (16, [0.25, 4.0, 1.5])):
-        z = rng.normal(size=d).astype(np.float32)
+def check_interpolation(interp_fn) -> Verdict:
+    """The interpolation probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("generative.interpolation", interp_fn)
+
+
+def _scaling_request(rng) -> Request:
+    arrays = {f"z{i}": rng.normal(size=d).astype(np.float32) for i, (d, _) in enumerate(_SCALING_CASES)}
+    return Request("call", [{"args": [f"@z{i}", list(factors)]} for i, (_, factors) in enumerate(_SCALING_CASES)],
+                   arrays)
+
+
+@probe("generative.latent_scaling", _scaling_request)
+def decide_latent_scaling(req: Request, results: dict) -> Verdict:
+    """`scale_latent(z, factors) -> (len(factors), d)`, row i = factors[i] * z for z (d,)."""
+    for i, (d, factors) in enumerate(_SCALING_CASES):
+        z = req.arrays[f"z{i}"].astype(np.float64)
+        where = f"scale_latent(z, {factors}) with z of shape ({d},)"
         try:
-            got = t.array(scale_fn(z.copy(), list(factors)), "scale_latent's result", dtype=np.float64)
-        except Exception as e:  # noqa: BLE001
-            return _raised(f"scale_latent(z, {factors}) with z of shape ({d},)", e)
+            got = pr.value(results, i)
+        except pr.CallFailed as e:
+            return fail(f"{where} raised {e}")
         if got.shape != (len(factors), d):
-            return fail(f"scale_latent(z, {factors}) with z of shape ({d},) has shape {got.shape}, "
-                        f"expected ({len(factors)}, {d}): one row per factor")
-        want = np.asarray(factors, np.float64)[:, None] * z
-        if not t.allclose(got, want, rtol=1e-5, atol=1e-6):
-            return fail(f"scale_latent(z, {factors}) is wrong: row i must be factors[i] * z")
+            return fail(f"{where} has shape {got.shape}, expected ({len(factors)}, {d}): one row per factor")
+        if not t.allclose(got, np.asarray(factors, np.float64)[:, None] * z, rtol=1e-5, atol=1e-6):
+            return fail(f"{where} is wrong: row i must be factors[i] * z")
     return passed("scale_latent: one row factors[i] * z per factor")
+
+
+def check_latent_scaling(scale_fn) -> Verdict:
+    """The latent-scaling probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("generative.latent_scaling", scale_fn)
 
 
 # ----------------------------------------------------------------------------

@@ -17,7 +17,9 @@ import time
 import numpy as np
 
 from course_utils.checks import _trusted as t
+from course_utils.checks import probes as pr
 from course_utils.checks._trusted import Verdict, fail, passed
+from course_utils.checks.probes import Request, probe
 from course_utils.config import budget_mode, load_config, seq2seq_checks
 from course_utils.data import arithmetic as _arith
 
@@ -50,49 +52,74 @@ _ENCODE_CASES = ["12+7 ", "0-99 ", "99+99", "5-5", "", "-98", "198", "7"]
 _DECODE_CASES = ["19 ", "-5 ", "198", "0  ", "-99", "   ", "10 "]
 
 
-def check_encode(encode_fn) -> Verdict:
-    """`encode_fn(strings, width) -> (N, width, 13)` one-hot, padded with ' ' on the right."""
-    for width in (5, 7):
-        cases = [s for s in _ENCODE_CASES if len(s) <= width]
+_ENCODE_WIDTHS = (5, 7)
+
+
+def _encode_request(rng) -> Request:
+    calls = [{"args": [[c for c in _ENCODE_CASES if len(c) <= width], width]} for width in _ENCODE_WIDTHS]
+    return Request("call", calls + [{"args": [["1*2"], 5]}])
+
+
+@probe("seq2seq.encode", _encode_request)
+def decide_encode(req: Request, results: dict) -> Verdict:
+    """`encode_fn(strings, width) -> (N, width, 13)` one-hot, padded with ' ' on the right; a
+    character outside the vocabulary raises ValueError."""
+    for i, width in enumerate(_ENCODE_WIDTHS):
+        cases = req.calls[i]["args"][0]
         try:
-            got = t.array(encode_fn(list(cases), width), "encode's result")
-        except Exception as e:  # noqa: BLE001 - any failure of student code is a verdict
-            return fail(f"encode(strings, width={width}) raised {type(e).__name__}: {e}")
+            got = pr.value(results, i)
+        except pr.CallFailed as e:
+            return fail(f"encode(strings, width={width}) raised {e}")
         want = _encode(cases, width=width)
         if got.shape != want.shape:
             return fail(f"encode of {len(cases)} strings at width {width} has shape {got.shape}, "
                         f"expected {want.shape} (N, width, {len(_VOCAB)})")
-        for i, s in enumerate(cases):
-            if not t.array_equal(got[i], want[i]):
-                return fail(f"encode({s!r}) is wrong: each position must be one-hot over {_VOCAB!r}, "
+        for j, text in enumerate(cases):
+            if not t.array_equal(got[j], want[j]):
+                return fail(f"encode({text!r}) is wrong: each position must be one-hot over {_VOCAB!r}, "
                             f"padded with ' ' to width {width}")
-    try:
-        encode_fn(["1*2"], 5)
-    except ValueError:
+    raised = pr.error_type(results, len(_ENCODE_WIDTHS))
+    if raised == "ValueError":
         return passed("encode matches the reference, padding included, and rejects unknown characters")
-    except Exception as e:  # noqa: BLE001
-        return fail(f"an unknown character should raise ValueError, got {type(e).__name__}")
+    if raised:
+        return fail(f"an unknown character should raise ValueError, got {raised}")
     return fail("encode(['1*2'], 5) should raise ValueError naming the unknown character '*'")
 
 
-def check_decode(decode_fn) -> Verdict:
-    """`decode_fn(probs (N, T, 13)) -> list of N strings`, argmax per position, padding kept."""
-    rng = np.random.default_rng(0)
+def check_encode(encode_fn) -> Verdict:
+    """The encoding probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("seq2seq.encode", encode_fn)
+
+
+def _decode_request(rng) -> Request:
     onehot = _encode(_DECODE_CASES, width=3)
     noisy = onehot * 1.5 + rng.random(onehot.shape).astype(np.float32)  # argmax unchanged; max prob ~0.3
-    probs = np.exp(noisy) / np.exp(noisy).sum(-1, keepdims=True)
-    for name, x in (("one-hot", onehot), ("probabilities", probs)):
+    probs = (np.exp(noisy) / np.exp(noisy).sum(-1, keepdims=True)).astype(np.float32)
+    return Request("call", [{"args": ["@onehot"]}, {"args": ["@probs"]}], {"onehot": onehot, "probs": probs})
+
+
+@probe("seq2seq.decode", _decode_request)
+def decide_decode(req: Request, results: dict) -> Verdict:
+    """`decode_fn(probs (N, T, 13)) -> list of N strings`, argmax per position, padding kept."""
+    for i, name in enumerate(("one-hot", "probabilities")):
         try:
-            got = t.strings(decode_fn(x.copy()), "decode's results")
-        except Exception as e:  # noqa: BLE001
-            return fail(f"decode of {name} raised {type(e).__name__}: {e}")
+            got = [str(g) for g in pr.value(results, i, dtype=str).reshape(-1)]
+        except pr.CallFailed as e:
+            return fail(f"decode of {name} raised {e}")
+        except TypeError:
+            return fail(f"decode of {name} must return a list of strings")
         if len(got) != len(_DECODE_CASES):
             return fail(f"decode of {len(_DECODE_CASES)} {name} returned {len(got)} strings")
         for g, want in zip(got, _DECODE_CASES):
             if g != want:
-                return fail(f"decode of the {name} for {want!r} gave {g!r} (keep padding spaces; "
+                return fail(f"decode of the {name} for one answer gave {g!r} (keep padding spaces; "
                             f"use the argmax, so probabilities work too)")
     return passed("decode gives every answer back, negative answers and padding included")
+
+
+def check_decode(decode_fn) -> Verdict:
+    """The decoding probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("seq2seq.decode", decode_fn)
 
 
 # ----------------------------------------------------------------------------

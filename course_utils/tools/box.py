@@ -50,6 +50,7 @@ HOME = f"{SCRATCH}/home"
 WORK = f"{SCRATCH}/work"
 SUBMISSION = "/submission"       # the submission's files, read-only; copied into WORK at start
 BUNDLE = "/opt/course"           # the box bundle of course_utils, read-only, on PYTHONPATH
+GRADER = "/grader"               # the hidden tests' requests (read-only) and results (writable)
 UNSAFE_ENV = "COURSE_UNSAFE_NO_SANDBOX"
 # Variables that reach the kernel; every other variable of the grader stays outside.
 PASSED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "PYTHONHASHSEED", "OMP_NUM_THREADS",
@@ -154,9 +155,12 @@ def box_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def box_command(kernel_cmd: list[str], *, comm_dir: str, submission: str, env: dict[str, str],
-                limits: Limits, cgroup: str = "") -> list[str]:
-    """The command line that runs `kernel_cmd` in a fresh box (see the module docstring)."""
+                limits: Limits, cgroup: str = "", probe_folder: str = "") -> list[str]:
+    """The command line that runs `kernel_cmd` in a fresh box (see the module docstring). The hidden
+    tests' requests (`probe_folder`/requests) are bound read-only, their results folder writable."""
     inner_env = box_env(env)
+    if probe_folder:
+        inner_env.update(COURSE_PROBE_REQUESTS=f"{GRADER}/requests", COURSE_PROBE_RESULTS=f"{GRADER}/results")
     args = [bwrap(), *_namespaces(), "--clearenv"]
     for key, value in sorted(inner_env.items()):
         args += ["--setenv", key, value]
@@ -168,6 +172,9 @@ def box_command(kernel_cmd: list[str], *, comm_dir: str, submission: str, env: d
              "--bind", comm_dir, comm_dir]
     if "COURSE_DATA_DIR" in inner_env:
         args += ["--ro-bind", inner_env["COURSE_DATA_DIR"], inner_env["COURSE_DATA_DIR"]]
+    if probe_folder:
+        args += ["--ro-bind", f"{probe_folder}/requests", f"{GRADER}/requests",
+                 "--bind", f"{probe_folder}/results", f"{GRADER}/results"]
     args += ["--remount-ro", "/", "--chdir", WORK, "--", *kernel_cmd]
     launcher = [sys.executable, "-m", "course_utils.tools.box", "--nproc", str(limits.processes),
                 "--file-mb", str(limits.file_mb)]

@@ -24,10 +24,11 @@ from course_utils.config import CONFIG_NAME, default_config_path, load_config, r
 
 # Paths relative to course_utils/; a folder stands for every file under it.
 STUDENT = ("__init__.py", "config.py", "plots.py", "data", "models")
-INSTRUCTOR_ONLY = ("checks", "reference", "tools", "cli.py", "grading_kernel.py")
+INSTRUCTOR_ONLY = ("checks", "reference", "tools", "cli.py", "grading_kernel.py", "grading_agent.py")
 # The grading box (tools/box.py) holds the student bundle and these, read-only: the kernel
-# that runs a submission and, until verdicts are decided outside the kernel, the checks.
-BOX_ONLY = ("grading_kernel.py", "checks")
+# that runs a submission, the agent that answers the grader's probes and, until every
+# verdict is decided outside the kernel (tools/verdicts.py), the checks.
+BOX_ONLY = ("grading_kernel.py", "grading_agent.py", "checks")
 SKIP = ("__pycache__", "*.pyc", "*.egg-info")
 
 # What a student's environment needs (the course's own pins are in requirements.lock).

@@ -45,7 +45,7 @@ from traitlets import Bool, Integer, Unicode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from course_utils.tools import box
+from course_utils.tools import box, verdicts
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS?[^\n]*\n?", re.S | re.M)
 SNAPSHOT_CODE = "__import__('course_utils.grading_kernel', fromlist=['take_snapshot']).take_snapshot()"
@@ -84,6 +84,7 @@ class GradingKernelManager(AsyncKernelManager):
         self.ip = os.path.join(self.comm_dir, "k")
         self.connection_file = os.path.join(self.comm_dir, "kernel.json")
         self.cgroup = ""
+        self.probe_folder = ""  # requests (read-only) and results (writable) of the hidden tests
 
     @property
     def limits(self) -> box.Limits:
@@ -101,7 +102,7 @@ class GradingKernelManager(AsyncKernelManager):
         launch = self._launch_args or {}
         env = {**os.environ, **(launch.get("env") or {})}
         return box.box_command(kernel, comm_dir=self.comm_dir, submission=str(launch.get("cwd") or os.getcwd()),
-                               env=env, limits=self.limits, cgroup=self.cgroup)
+                               env=env, limits=self.limits, cgroup=self.cgroup, probe_folder=self.probe_folder)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -114,10 +115,13 @@ class GradingKernelManager(AsyncKernelManager):
 
 
 class MemoryWatchdog:
-    """Polls a process tree's resident memory; kills it past `limit_mb`. Records the peak."""
+    """Polls a process tree's resident memory; kills it past `limit_mb`, or when the files in
+    `folder` (the hidden tests' results) pass `folder_mb` or 1,000 files. Records the peak."""
 
-    def __init__(self, limit_mb: int, interval: float = 0.1):
+    def __init__(self, limit_mb: int, interval: float = 0.1, folder: Path | None = None, folder_mb: int = 64):
         self.limit, self.interval = limit_mb << 20, interval
+        self.folder, self.folder_limit = folder, folder_mb << 20
+        self.too_many_results = False
         self.peak = 0
         self.killed_pid: int | None = None
         self._pid: int | None = None
@@ -144,7 +148,9 @@ class MemoryWatchdog:
             except (psutil.Error, TypeError, ValueError):
                 continue
             self.peak = max(self.peak, rss)
-            if self.limit > 0 and rss > self.limit:
+            if self._results_too_large():
+                self.too_many_results = True
+            if self.too_many_results or (self.limit > 0 and rss > self.limit):
                 for p in reversed(tree):
                     try:
                         p.kill()
@@ -153,12 +159,23 @@ class MemoryWatchdog:
                 self.killed_pid = pid
 
 
+    def _results_too_large(self) -> bool:
+        if self.folder is None:
+            return False
+        try:
+            entries = list(os.scandir(self.folder))
+            return len(entries) > 1000 or sum(e.stat(follow_symlinks=False).st_size for e in entries) > self.folder_limit
+        except OSError:
+            return False
+
+
 class GuardedExecute(Execute):
     """nbgrader's Execute with a notebook deadline, a memory cap, restarts and the hidden-test guard."""
 
     notebook_timeout = Integer(900, help="seconds the whole notebook may run").tag(config=True)
     memory_mb = Integer(4096, help="resident memory cap of the kernel, MiB (0: none)").tag(config=True)
     output_limit_kb = Integer(256, help="output kept per cell, KiB").tag(config=True)
+    results_mb = Integer(64, help="all the hidden tests' results of one notebook together, MiB").tag(config=True)
     report_path = Unicode(os.environ.get("COURSE_GRADING_REPORT", ""),
                           help="append one JSON line per notebook here").tag(config=True)
 
@@ -168,6 +185,15 @@ class GuardedExecute(Execute):
 
     # --- the notebook ------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
+        from course_utils.config import load_config
+        from course_utils.grading_agent import REQUESTS_ENV, RESULTS_ENV
+
+        self._probe_folder = Path(tempfile.mkdtemp(prefix="course-probes-"))
+        verdicts.write_requests(nb, self._probe_folder, load_config()["semester"]["seed"])
+        resources = resources if resources is not None else {}
+        resources[verdicts.RESOURCE] = str(self._probe_folder)
+        os.environ[REQUESTS_ENV] = str(self._probe_folder / verdicts.REQUESTS)  # a kernel without the box
+        os.environ[RESULTS_ENV] = str(self._probe_folder / verdicts.RESULTS)
         self._process_cap = "none"
         self._box = "UNSAFE: no sandbox (--unsafe-no-sandbox)" if box.unsafe() else f"bubblewrap ({box.probe()})"
         self._deadline = time.monotonic() + self.notebook_timeout
@@ -176,7 +202,8 @@ class GuardedExecute(Execute):
         self._tampering: list[str] = []
         self._output_bytes: dict[int, int] = {}
         self._needs_snapshot = True
-        self._watchdog = MemoryWatchdog(self.memory_mb)
+        self._watchdog = MemoryWatchdog(self.memory_mb, folder=self._probe_folder / verdicts.RESULTS,
+                                        folder_mb=self.results_mb)
         self.timeout_func = self._cell_timeout
         try:
             return super().preprocess(nb, resources, km)
@@ -193,6 +220,12 @@ class GuardedExecute(Execute):
         self._watch_kernel()
 
     start_new_kernel = run_sync(async_start_new_kernel)  # the sync path nbconvert calls
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, GradingKernelManager):
+            km.probe_folder = str(self._probe_folder)
+        return km
 
     def _watch_kernel(self) -> None:
         if isinstance(self.km, GradingKernelManager) and not box.unsafe():
@@ -223,7 +256,9 @@ class GuardedExecute(Execute):
                 self._after_timeout(index)
             return cell, resources
         except (DeadKernelError, CellTimeoutError) as err:
-            if self._watchdog.killed_pid is not None:
+            if self._watchdog.too_many_results:
+                name, why = "ResultsTooLarge", "the hidden tests' results grew past the grader's cap"
+            elif self._watchdog.killed_pid is not None:
                 name, why = "MemoryLimitExceeded", f"the kernel used more than {self.memory_mb} MiB and was stopped"
             elif isinstance(err, CellTimeoutError):
                 name, why = "KernelUnresponsive", "the kernel stopped sending output (its machinery was broken)"

@@ -202,7 +202,9 @@ assert 1.6 < z.std() < 2.4, f"standard deviation {z.std():.2f}, expected about 2
 # the batch**, so each is a scalar. Then `vae_loss = reconstruction + kl_weight * KL`, and
 # `kl_weight = 1` is exactly the negative ELBO. (Keras' `binary_crossentropy` loss *averages*
 # over the pixels; with that you would need `kl_weight = 1 / 12288` for the same balance.)
-# Clip `x_hat` to `[1e-7, 1 - 1e-7]` before taking logarithms.
+# Clip `x_hat` to `[1e-7, 1 - 1e-7]` before taking logarithms: a saturated decoder outputs
+# exactly 0 or 1, and the loss must stay finite. Write both with `keras.ops`, so that
+# the gradients reach the encoder and the decoder.
 
 # %% deletable=false nbgrader={"cell_type": "code", "checksum": "0fa923fe5eb4c15163ab46235ff25a42", "grade": false, "grade_id": "vae_losses", "locked": false, "schema_version": 3, "solution": true}
 def kl_divergence(mu, logvar):

@@ -6,6 +6,8 @@
     course main                       release + corpus (the README's first command)
     course semester                   a new semester: release/ (.py exports, student bundle), solutions/
     course train-readers              retrain the shipped character reader and painter (then release)
+    course mutants [ASSIGNMENT ...]   judge every probe check against its catalogue of wrong and right
+                                      answers; writes bench/results/mutants.json
     course semester-check [CONFIG ...] [--budget ci|grading]
                                       run every source notebook (solutions, hidden tests) under
                                       each config (default: course.toml and semesters/*.toml)
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("configs", nargs="*", type=Path, help="configs (default: course.toml, semesters/*.toml)")
     p.add_argument("--budget", choices=("ci", "grading"), default="ci", help="training budget (default: ci)")
     sub.add_parser("train-readers", parents=[common], help="retrain the shipped character reader and painter")
+    p = sub.add_parser("mutants", parents=[common], help="mutation-test the checks; write bench/results/mutants.json")
+    p.add_argument("assignments", nargs="*", help="assignments (default: all)")
     args = parser.parse_args(argv)
 
     if args.config:
@@ -89,6 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         trained = train_readers()
         print(f"reader: {trained['reader_test_accuracy']:.2%} of the embedded sample's unseen test digits; "
               f"the painter's 13 symbols read as {trained['painter_reads']!r}; trained in {trained['seconds']} s")
+    if args.command == "mutants":
+        from course_utils.checks import mutants
+
+        table, holes = mutants.run(args.assignments or None)
+        print(f"mutants: {mutants.write_results(table)}")
+        if holes:
+            print(f"course: {holes} check(s) let a wrong answer through or failed a right one (see above)",
+                  file=sys.stderr)
+            return 1
     if args.command in ("corpus", "main"):
         results = corpus.grade(corpus.workspace(), getattr(args, "assignments", None) or None,
                                workers=getattr(args, "workers", 0), everything=getattr(args, "all", False))

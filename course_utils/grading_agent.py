@@ -19,6 +19,11 @@ Runners (the request's "runner"):
            result, the call's error, and, where the call asks, the gradient of the result
            (summed with the request's weights) for the arguments it names. With "layer", a
            class is instantiated once first (a Keras Layer) and the instance is called.
+    predict
+           the objects handed in (fn, *extra: Keras models), or, where the request says
+           "build", those its builder `fn(*args)` returns, made `draws` times afresh: each call
+           predicts with object k on an input array. The kernel's random state (Python, NumPy,
+           Keras' global seed generator) is put back afterwards.
 """
 
 from __future__ import annotations
@@ -32,14 +37,16 @@ import numpy as np
 REQUESTS_ENV, RESULTS_ENV = "COURSE_PROBE_REQUESTS", "COURSE_PROBE_RESULTS"
 
 
-def answer(request_id: str, probe: str, fn, *extra) -> str:
-    """Run the grader's request `request_id` on `fn`; save the results. Returns a short note."""
+def answer(request_id: str, probe: str, fn, *extra, **params) -> str:
+    """Run the grader's request `request_id` on `fn` (and the `extra` objects); save the results.
+    `params` (literal shapes) are the grader's: it read them from the hidden test's own text."""
     folder = os.environ.get(REQUESTS_ENV, "")
     if not folder:  # not being graded: the instructor's own run (course semester-check) judges here
         from course_utils.checks.probes import judge
         from course_utils.config import load_config
 
-        verdict = judge(probe, fn, *extra, request_id=request_id, seed=load_config()["semester"]["seed"])
+        verdict = judge(probe, fn, *extra, request_id=request_id, seed=load_config()["semester"]["seed"],
+                        params=params)
         assert verdict, verdict.reason
         return verdict.reason
     spec_path = os.path.join(folder, f"{request_id}.json")
@@ -130,4 +137,66 @@ def _with_gradients(fn, args, kwargs, grad: dict, arrays: dict):
     return value, {i: (None if g is None else g.numpy()) for i, g in zip(watched, found)}
 
 
-RUNNERS = {"call": run_calls}
+def run_predict(spec: dict, arrays: dict, fn, *extra) -> dict:
+    """The `predict` runner: `r<i>` the output of call i (of draw d: i = d * len(calls) + j)."""
+    results: dict[str, np.ndarray] = {}
+    calls, build = spec["calls"], spec.get("build")
+    with _random_state_kept():
+        for draw in range(build["draws"] if build else 1):
+            base = draw * len(calls)
+            try:
+                args = [tuple(a) if isinstance(a, list) else a for a in build["args"]] if build else []
+                objects = list(fn(*args)) if build else [fn, *extra]
+            except Exception as e:  # noqa: BLE001
+                for j in range(len(calls)):
+                    results[f"e{base + j}"], results[f"t{base + j}"] = np.array(_error(e)), np.array(type(e).__name__)
+                continue
+            for j, call in enumerate(calls):
+                try:
+                    model = objects[call["object"]]
+                    results[f"r{base + j}"] = _plain(_predict(model, arrays[call["args"][0][1:]]))
+                except Exception as e:  # noqa: BLE001
+                    results[f"e{base + j}"], results[f"t{base + j}"] = np.array(_error(e)), np.array(type(e).__name__)
+    return results
+
+
+def _predict(model, x):
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"expected a keras.Model, got {type(model).__name__}")
+    # A plain call in inference mode: predict() would trace a function per model, and say so.
+    return keras.Model.__call__(model, keras.ops.convert_to_tensor(x), training=False)
+
+
+class _random_state_kept:
+    """Put back Python's, NumPy's and Keras' global random state on exit."""
+
+    def __enter__(self):
+        import random
+
+        self._python, self._numpy = random.getstate(), np.random.get_state()
+        self._keras = self._generator()
+        self._keras_state = None if self._keras is None else np.array(self._keras.state)
+        return self
+
+    def __exit__(self, *exc):
+        import random
+
+        random.setstate(self._python)
+        np.random.set_state(self._numpy)
+        if self._keras is not None:
+            self._keras.state.assign(self._keras_state)
+        return False
+
+    @staticmethod
+    def _generator():
+        try:
+            from keras.src.random.seed_generator import global_seed_generator
+
+            return global_seed_generator()
+        except Exception:  # noqa: BLE001 - another Keras: its initialisers draw as they like
+            return None
+
+
+RUNNERS = {"call": run_calls, "predict": run_predict}

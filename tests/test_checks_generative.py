@@ -162,9 +162,9 @@ def test_check_models_pass_right_models_and_fail_wrong_ones():
     assert checks.check_gan_models(decoder, build_conv_net(shape, 1, 2, 4), shape, latent)
     assert _failed(checks.check_vae_models(build_conv_net(shape, latent, 2, 4), decoder, shape, latent))
     linear = build_deconv_net(latent, shape, 2, 4, activation_out=None)
-    assert "activation" in checks.check_model_io(linear, (latent,), shape, (0, 1)).reason
-    assert _failed(checks.check_model_io(decoder, (latent,), (32, 32, 3)))
-    assert _failed(checks.check_model_io(lambda x: x, (latent,), (latent,)))
+    assert "activation" in checks.check_vae_models(encoder, linear, shape, latent).reason
+    assert _failed(checks.check_vae_models(encoder, build_deconv_net(latent, (32, 32, 3), 2, 4), shape, latent))
+    assert "keras.Model" in checks.check_vae_models(encoder, lambda x: x, shape, latent).reason
 
 
 # ---------------------------------------------------------------- GAN train step

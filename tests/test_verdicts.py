@@ -35,10 +35,16 @@ def test_hidden_calls_are_found_in_the_course_notebooks():
         for cell in nbformat.read(path, as_version=4).cells:
             found.update({c.request_id: c.probe for c in verdicts.hidden_calls(cell.source)})
     assert found == {"test_kl": "generative.kl", "test_vae_loss": "generative.vae_loss",
+                     "test_sampling": "generative.sampling", "test_vae_networks": "generative.vae_models",
+                     "test_vae_networks_builder": "generative.vae_builder",
+                     "test_fashion_vae_networks": "generative.fashion_vae_models",
+                     "test_fashion_gan_networks": "generative.fashion_gan_models",
                      "test_interpolation": "generative.interpolation",
                      "test_latent_scaling": "generative.latent_scaling",
                      "test_encode": "seq2seq.encode", "test_decode": "seq2seq.decode"}
     assert verdicts.hidden_calls("answer(name, 'generative.kl', f)") == []   # only literal ids count
+    call, = verdicts.hidden_calls("answer('t', 'generative.vae_models', e, d, image_shape=(8, 8, 1), latent_dim=2)")
+    assert dict(call.params) == {"image_shape": (8, 8, 1), "latent_dim": 2}
 
 
 @pytest.mark.parametrize("make, why", [

@@ -10,7 +10,7 @@ The student's pieces follow the stubs' interfaces (conventions as in
         .train_step(real_images) -> {"d_loss": ..., "g_loss": ...}  the discriminator outputs P(real)
     interpolate(z_a, z_b, steps) -> (steps, d)                      both endpoints included
     scale_latent(z, factors) -> (len(factors), d)                   row i = factors[i] * z
-    models: check_model_io(model, in_shape, out_shape, value_range)
+    networks: encoder/decoder, generator/discriminator pairs, and build_vae_networks
 
 Each check returns a `Verdict`; anything the student's code raises is a failing
 verdict naming the exception.
@@ -391,47 +391,129 @@ def check_latent_scaling(scale_fn) -> Verdict:
 # Model shapes
 
 
-def check_model_io(model, in_shape, out_shape, value_range=None, what="the model") -> Verdict:
-    """`model` maps (N, *in_shape) to (N, *out_shape), values within `value_range` (lo, hi) if given.
+FAR = 1000.0       # inputs far outside their range: at this scale a network is close to linear in them, so each
+FAR_LATENT = 1000.0  # pair (x, -x) drives the last layer's pre-activation far out on one side or the other
+FAR_PATTERNS = 64
+BUILDER_DRAWS = 3  # fresh networks a builder check makes; each must pass (no lucky initialisation)
 
-    Inputs are latent vectors from N(0, I) when in_shape has one axis, images in [0, 1] otherwise."""
-    import keras
 
-    if not isinstance(model, keras.Model):
-        return fail(f"{what} must be a keras.Model, got {type(model).__name__}")
-    in_shape, out_shape = tuple(in_shape), tuple(out_shape)
-    rng = _default_rng(5)
-    x = (rng.normal(size=(3, *in_shape)) if len(in_shape) == 1 else rng.random((3, *in_shape))).astype(np.float32)
-    try:
-        y = t.array(keras.Model.predict(model, x, verbose=0), f"{what}'s output")
-    except Exception as e:  # noqa: BLE001
-        return _raised(f"{what} on input of shape {x.shape}", e)
-    if y.shape != (3, *out_shape):
-        return fail(f"{what} maps {x.shape} to {y.shape}, expected {(3, *out_shape)}")
-    if value_range is not None:
-        lo, hi = value_range
-        if y.min() < lo - 1e-6 or y.max() > hi + 1e-6:
-            return fail(f"{what}'s outputs span [{y.min():.3g}, {y.max():.3g}], expected values in "
-                        f"[{lo:g}, {hi:g}] (check the output activation)")
-    return passed(f"{what}: {(None, *in_shape)} -> {(None, *out_shape)}")
+def _config_shapes(which: str) -> tuple[tuple, int]:
+    """(image shape, latent size) of the notebook's networks, from the semester config as it reads them."""
+    from course_utils.config import load_config
+
+    gen = load_config()["generative"]
+    fashion = (28, 28, 1)
+    return {"vae": ((gen["image_size"], gen["image_size"], 3), gen["vae"]["latent_dim"]),
+            "fashion_vae": (fashion, gen["fashion"]["latent_dim"]),
+            "fashion_gan": (fashion, gen["gan"]["latent_dim"])}[which]
+
+
+def _network_inputs(rng, image_shape, latent_dim) -> dict:
+    """Typical inputs (4 images in [0, 1], 4 latent vectors from N(0, I)) and far ones: +-FAR everywhere,
+    FAR_PATTERNS random sign patterns with their negations and 32 scaled Gaussian ones, so that an
+    output activation without a bound shows on one side or the other whatever the initialisation
+    (on a ReLU discriminator at initialisation, 6% to 67% of such inputs give a negative logit)."""
+    image_shape = tuple(image_shape)
+
+    def far(shape, scale):
+        signs = rng.choice([-1.0, 1.0], (FAR_PATTERNS, *shape))
+        return (scale * np.concatenate([np.ones((1, *shape)), -np.ones((1, *shape)), signs, -signs,
+                                        rng.normal(size=(32, *shape))])).astype(np.float32)
+
+    return {"images": rng.random((4, *image_shape)).astype(np.float32), "far_images": far(image_shape, FAR),
+            "z": rng.normal(size=(4, latent_dim)).astype(np.float32), "far_z": far((latent_dim,), FAR_LATENT)}
+
+
+# (what, object, input, output shape: "latent2" | "image" | "one", value range) per prediction
+_VAE_VIEWS = (("the encoder", 0, "images", "latent2", None), ("the decoder", 1, "z", "image", (0, 1)),
+              ("the decoder", 1, "far_z", "image", (0, 1)))
+_GAN_VIEWS = (("the discriminator", 0, "images", "one", (0, 1)), ("the discriminator", 0, "far_images", "one", (0, 1)),
+              ("the generator", 1, "z", "image", (0, 1)), ("the generator", 1, "far_z", "image", (0, 1)))
+_INPUTS = {"images": "images in [0, 1]", "far_images": f"inputs of +-{FAR:g} (far outside [0, 1])",
+           "z": "latent vectors from N(0, I)", "far_z": f"latent vectors of +-{FAR_LATENT:g}"}
+
+
+def _networks_request(views, image_shape, latent_dim, build=None):
+    def request(rng, **_):
+        calls = [{"object": obj, "args": [f"@{inp}"]} for _, obj, inp, _, _ in views]
+        return Request("predict", calls, _network_inputs(rng, image_shape, latent_dim),
+                       params={"image_shape": list(image_shape), "latent_dim": latent_dim}, build=build)
+    return request
+
+
+def _decide_networks(views, req: Request, results: dict, base: int = 0) -> Verdict:
+    image_shape, latent_dim = tuple(req.params["image_shape"]), req.params["latent_dim"]
+    shapes = {"latent2": (2 * latent_dim,), "image": image_shape, "one": (1,)}
+    for j, (what, _, inp, out, value_range) in enumerate(views):
+        x = req.arrays[inp]
+        try:
+            y = pr.value(results, base + j)
+        except pr.CallFailed as e:
+            return fail(f"{what} on {_INPUTS[inp]} of shape {x.shape} raised {e}")
+        except ValueError:
+            return fail(f"{what} gives NaN or infinity on {_INPUTS[inp]}")
+        if y.shape != (len(x), *shapes[out]):
+            return fail(f"{what} maps {x.shape} to {y.shape}, expected {(len(x), *shapes[out])}")
+        if value_range and (y.min() < value_range[0] - 1e-6 or y.max() > value_range[1] + 1e-6):
+            return fail(f"{what}'s outputs leave [{value_range[0]:g}, {value_range[1]:g}] on {_INPUTS[inp]}: "
+                        "its output activation must keep every value in range (sigmoid)")
+        if inp in ("images", "z") and np.max(np.abs(y - y[:1])) < 1e-7:
+            return fail(f"{what} gives the same output for different {_INPUTS[inp]}: its output must depend "
+                        "on its input")
+    return passed("")
+
+
+def _networks_probe(name: str, views, which: str, doc: str):
+    def request(rng, **params):
+        shape, latent = _config_shapes(which)
+        return _networks_request(views, params.get("image_shape", shape), params.get("latent_dim", latent))(rng)
+
+    def decide(req: Request, results: dict) -> Verdict:
+        verdict = _decide_networks(views, req, results)
+        return verdict if not verdict else passed(doc)
+    decide.__doc__ = doc
+    probe(name, request)(decide)
+
+
+_networks_probe("generative.vae_models", _VAE_VIEWS, "vae",
+                "encoder: images -> (N, 2 * latent_dim); decoder: (N, latent_dim) -> images in [0, 1] for any "
+                "latent vector, both depending on their input")
+_networks_probe("generative.fashion_vae_models", _VAE_VIEWS, "fashion_vae",
+                "the Fashion-MNIST VAE's encoder and decoder keep their shapes and the decoder's [0, 1]")
+_networks_probe("generative.fashion_gan_models", _GAN_VIEWS, "fashion_gan",
+                "discriminator: images -> (N, 1) in [0, 1] for any input; generator: (N, latent_dim) -> "
+                "images in [0, 1]; both depending on their input")
+
+_BUILDER_ARGS = ((32, 32, 1), 6, 2, 4)   # build_vae_networks(image_shape, latent_dim, n_layers, filters)
+
+
+def _vae_builder_request(rng, **_):
+    shape, latent, layers, filters = _BUILDER_ARGS
+    return _networks_request(_VAE_VIEWS, shape, latent, build={"args": [list(shape), latent, layers, filters],
+                                                               "draws": BUILDER_DRAWS})(rng)
+
+
+@probe("generative.vae_builder", _vae_builder_request)
+def decide_vae_builder(req: Request, results: dict) -> Verdict:
+    """build_vae_networks((32, 32, 1), 6, 2, 4), built 3 times afresh: each pair keeps the VAE contract."""
+    for draw in range(BUILDER_DRAWS):
+        verdict = _decide_networks(_VAE_VIEWS, req, results, base=draw * len(_VAE_VIEWS))
+        if not verdict:
+            return fail(f"build_vae_networks{_BUILDER_ARGS}: {verdict.reason}")
+    return passed(f"build_vae_networks makes encoders and decoders that keep the contract at other sizes "
+                  f"({BUILDER_DRAWS} fresh builds)")
 
 
 def check_vae_models(encoder, decoder, image_shape, latent_dim) -> Verdict:
-    """encoder: images (N, *image_shape) -> (N, 2 * latent_dim), mu and logvar side by side;
-    decoder: (N, latent_dim) -> images in [0, 1]."""
-    verdict = check_model_io(encoder, image_shape, (2 * latent_dim,), None, "the encoder")
-    if verdict:
-        verdict = check_model_io(decoder, (latent_dim,), image_shape, (0, 1), "the decoder")
-    return verdict
+    """The VAE networks probe on these networks and shapes, judged in this process (tests)."""
+    return pr.judge("generative.vae_models", encoder, decoder,
+                    params={"image_shape": list(image_shape), "latent_dim": latent_dim})
 
 
 def check_gan_models(generator, discriminator, image_shape, latent_dim) -> Verdict:
-    """generator: (N, latent_dim) -> images (N, *image_shape) in [0, 1]; discriminator:
-    images -> (N, 1) probabilities in [0, 1]."""
-    verdict = check_model_io(generator, (latent_dim,), image_shape, (0, 1), "the generator")
-    if verdict:
-        verdict = check_model_io(discriminator, image_shape, (1,), (0, 1), "the discriminator")
-    return verdict
+    """The GAN networks probe on these networks and shapes, judged in this process (tests)."""
+    return pr.judge("generative.fashion_gan_models", discriminator, generator,
+                    params={"image_shape": list(image_shape), "latent_dim": latent_dim})
 
 
 # ----------------------------------------------------------------------------

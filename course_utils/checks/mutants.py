@@ -35,10 +35,12 @@ class Cell:
     wrong: dict[str, str] = field(default_factory=dict)
     alternatives: dict[str, str] = field(default_factory=dict)
     equivalent: dict[str, str] = field(default_factory=dict)
+    build_args: str = ""   # a builder cell: its networks, entry(*eval(build_args)), are what the probe judges
 
 
 PREAMBLE = {
-    "generative": "import numpy as np\nimport keras\nfrom keras import ops\n",
+    "generative": ("import numpy as np\nimport keras\nfrom keras import layers, ops\n"
+                   "from course_utils.models.generative import build_cnn_autoencoder, build_conv_net, build_deconv_net\n"),
     "seq2seq": "import numpy as np\nfrom course_utils.data import arithmetic\nVOCAB = arithmetic.VOCAB\n",
 }
 
@@ -46,8 +48,26 @@ _SAME_AXIS = "the same axis: on (N, d) arrays axis -1 is axis 1"
 _CLIP = ("the clip at 2e-7 instead of 1e-7 changes a saturated pixel's loss by about 1e-7, below the check's "
          "tolerance: it is the same promised safety")
 _ARRAYS = "the conversion matters only for lists; the hidden test passes float32 arrays, as the notebook does"
+_DEPTH = ("the number of stride-2 layers is a design choice: at any depth (0 or negative meaning none) the "
+          "networks keep their shapes and ranges")
 _KL = "-0.5 * ops.sum(1 + lv - ops.square(mu) - ops.exp(lv), axis=-1)"
 _BCE = "-(x * ops.log(xh) + (1 - x) * ops.log(1 - xh))"
+
+def _vae(encoder: str, decoder: str) -> str:
+    """A build_vae_networks(s, d, n, f) returning these two networks."""
+    return f"def fn(s, d, n, f):\n    return {encoder}, {decoder}"
+
+
+def _gan(discriminator: str, generator: str) -> str:
+    """A build_fashion_gan_networks(s, d, f) returning (discriminator, generator)."""
+    return f"def fn(s, d, f):\n    return {discriminator}, {generator}"
+
+
+def _latent(which: str) -> int:
+    from course_utils.checks.generative import _config_shapes
+
+    return _config_shapes({"gan": "fashion_gan", "vae": "fashion_vae"}[which])[1]
+
 
 def _layer(expr: str) -> str:
     """A Sampling layer whose call returns `expr` of mu, logvar."""
@@ -172,6 +192,95 @@ Cell("generative", "test_sampling", "generative.sampling", "Sampling", ("Samplin
         "a loop": "def fn(z, f):\n    return np.stack([c * np.asarray(z) for c in f])",
         "einsum": "def fn(z, f):\n    return np.einsum('i,j->ij', np.asarray(f, float), np.asarray(z, float))",
     }, equivalent={"scale_latent: drop the call np.asarray(z, np.float32)": _ARRAYS}),
+    Cell("generative", "test_vae_networks", "generative.vae_builder", "build_vae_networks", ("build_vae_networks",),
+         wrong={
+        "a linear decoder": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                                 "build_deconv_net(d, s, n, f, activation_out=None)"),
+        "a tanh decoder": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                               "build_deconv_net(d, s, n, f, activation_out='tanh')"),
+        "a relu decoder": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                               "build_deconv_net(d, s, n, f, activation_out='relu')"),
+        "the encoder gives latent_dim, not mu and logvar": _vae("build_conv_net(s, d, n, f, out_activation=None)",
+                                                                "build_deconv_net(d, s, n, f)"),
+        "the networks swapped": "def fn(s, d, n, f):\n    return build_deconv_net(d, s, n, f), build_conv_net(s, 2 * d, n, f, out_activation=None)",
+        "a decoder that ignores z": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                                         "keras.Sequential([keras.Input((d,)), layers.Lambda(lambda z: 0 * z[:, :1]), "
+                                         "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])"),
+        "an encoder that ignores the image": _vae("keras.Sequential([keras.Input(s), layers.Lambda(lambda x: 0 * x[:, :1, :1, :1]), "
+                                                  "layers.Flatten(), layers.Dense(2 * d)])", "build_deconv_net(d, s, n, f)"),
+        "a decoder for 3 channels": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                                         "build_deconv_net(d, (*s[:2], 3), n, f)"),
+        "a linear decoder clipped below only": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                                                    "keras.Sequential([build_deconv_net(d, s, n, f, activation_out=None), "
+                                                    "layers.ReLU()])"),
+    }, alternatives={
+        "dense networks": "def fn(s, d, n, f):\n    enc = keras.Sequential([keras.Input(s), layers.Flatten(), layers.Dense(32, activation='relu'), layers.Dense(2 * d)])\n"
+                          "    dec = keras.Sequential([keras.Input((d,)), layers.Dense(32, activation='relu'), "
+                          "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])\n    return enc, dec",
+        "a hard-sigmoid decoder": _vae("build_conv_net(s, 2 * d, n, f, out_activation=None)",
+                                       "build_deconv_net(d, s, n, f, activation_out='hard_sigmoid')"),
+        "pooling encoder, more filters": "def fn(s, d, n, f):\n    x = keras.Input(s)\n    h = layers.Conv2D(2 * f, 3, padding='same', activation='relu')(x)\n"
+                                         "    h = layers.GlobalAveragePooling2D()(h)\n    enc = keras.Model(x, layers.Dense(2 * d)(h))\n"
+                                         "    return enc, build_deconv_net(d, s, n, 2 * f)",
+    }, equivalent={}),
+    Cell("generative", "test_fashion_vae_networks", "generative.fashion_vae_models", "grow_vae_from_cnn",
+         ("grow_vae_from_cnn",), build_args="((28, 28, 1), _latent('vae'))", wrong={
+        "the encoder gives latent_dim": "def fn(s, d):\n    _, enc, dec = build_cnn_autoencoder(s, latent_dim=d)\n    return enc, dec",
+        "the decoder expects 2 * latent_dim": "def fn(s, d):\n    _, enc, dec = build_cnn_autoencoder(s, latent_dim=2 * d)\n    return enc, dec",
+        "the networks swapped": "def fn(s, d):\n    _, enc, _ = build_cnn_autoencoder(s, latent_dim=2 * d)\n"
+                                "    _, _, dec = build_cnn_autoencoder(s, latent_dim=d)\n    return dec, enc",
+        "a linear decoder": "def fn(s, d):\n    _, enc, _ = build_cnn_autoencoder(s, latent_dim=2 * d)\n"
+                            "    return enc, build_deconv_net(d, s, 2, 8, activation_out=None)",
+        "a tanh decoder": "def fn(s, d):\n    _, enc, _ = build_cnn_autoencoder(s, latent_dim=2 * d)\n"
+                          "    return enc, build_deconv_net(d, s, 2, 8, activation_out='tanh')",
+        "a decoder that ignores z": "def fn(s, d):\n    _, enc, _ = build_cnn_autoencoder(s, latent_dim=2 * d)\n"
+                                    "    return enc, keras.Sequential([keras.Input((d,)), layers.Lambda(lambda z: 0 * z[:, :1]), "
+                                    "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])",
+        "an encoder that ignores the image": "def fn(s, d):\n    _, _, dec = build_cnn_autoencoder(s, latent_dim=d)\n"
+                                             "    return keras.Sequential([keras.Input(s), layers.Lambda(lambda x: 0 * x[:, :1, :1, :1]), "
+                                             "layers.Flatten(), layers.Dense(2 * d)]), dec",
+        "the whole autoencoder as the encoder": "def fn(s, d):\n    ae, _, dec = build_cnn_autoencoder(s, latent_dim=d)\n    return ae, dec",
+    }, alternatives={
+        "conv builders": "def fn(s, d):\n    return build_conv_net(s, 2 * d, 2, 8, out_activation=None), build_deconv_net(d, s, 2, 8)",
+        "dense networks": "def fn(s, d):\n    enc = keras.Sequential([keras.Input(s), layers.Flatten(), layers.Dense(64, activation='relu'), layers.Dense(2 * d)])\n"
+                          "    dec = keras.Sequential([keras.Input((d,)), layers.Dense(64, activation='relu'), "
+                          "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])\n    return enc, dec",
+        "mu and logvar heads concatenated": "def fn(s, d):\n    x = keras.Input(s)\n    h = layers.Flatten()(layers.Conv2D(8, 3, strides=2, activation='relu')(x))\n"
+                                            "    out = layers.Concatenate()([layers.Dense(d)(h), layers.Dense(d)(h)])\n"
+                                            "    _, _, dec = build_cnn_autoencoder(s, latent_dim=d)\n    return keras.Model(x, out), dec",
+    }),
+    Cell("generative", "test_fashion_gan_networks", "generative.fashion_gan_models", "build_fashion_gan_networks",
+         ("build_fashion_gan_networks",), build_args="((28, 28, 1), _latent('gan'), 4)", wrong={
+        "a discriminator without sigmoid (logits)": _gan("build_conv_net(s, 1, 2, f, out_activation=None)",
+                                                         "build_deconv_net(d, s, 2, f)"),
+        "a relu discriminator": _gan("build_conv_net(s, 1, 2, f, out_activation='relu')", "build_deconv_net(d, s, 2, f)"),
+        "a tanh generator": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+                                 "build_deconv_net(d, s, 2, f, activation_out='tanh')"),
+        "a linear generator": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+                                   "build_deconv_net(d, s, 2, f, activation_out=None)"),
+        "two outputs (softmax over real/fake)": _gan("build_conv_net(s, 2, 2, f, out_activation='softmax')",
+                                                     "build_deconv_net(d, s, 2, f)"),
+        "the networks swapped": "def fn(s, d, f):\n    return build_deconv_net(d, s, 2, f), build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+        "a generator that ignores z": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+                                           "keras.Sequential([keras.Input((d,)), layers.Lambda(lambda z: 0 * z[:, :1]), "
+                                           "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])"),
+        "a discriminator that ignores the image": _gan("keras.Sequential([keras.Input(s), layers.Lambda(lambda x: 0 * x[:, :1, :1, :1]), "
+                                                       "layers.Flatten(), layers.Dense(1, activation='sigmoid')])",
+                                                       "build_deconv_net(d, s, 2, f)"),
+        "images without their channel axis": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+                                                  "keras.Sequential([build_deconv_net(d, s, 2, f), layers.Reshape(s[:2])])"),
+    }, alternatives={
+        "dense networks": "def fn(s, d, f):\n    disc = keras.Sequential([keras.Input(s), layers.Flatten(), layers.Dense(32), layers.LeakyReLU(0.2), "
+                          "layers.Dense(1, activation='sigmoid')])\n"
+                          "    gen = keras.Sequential([keras.Input((d,)), layers.Dense(64, activation='relu'), "
+                          "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])\n    return disc, gen",
+        "more filters": _gan("build_conv_net(s, 1, 2, 2 * f, out_activation='sigmoid')", "build_deconv_net(d, s, 2, 2 * f)"),
+        "a hard-sigmoid generator": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+                                         "build_deconv_net(d, s, 2, f, activation_out='hard_sigmoid')"),
+    }, equivalent={
+        f"build_fashion_gan_networks: 2 -> {n} in build_conv_net(image_shape, 1, 2, filters, out_activation='s": _DEPTH
+        for n in (-2, 0, 3, 4)} | {
+        "build_fashion_gan_networks: 2 -> 0 in build_deconv_net(latent_dim, image_shape, 2, filters, activa": _DEPTH}),
     Cell("seq2seq", "test_encode", "seq2seq.encode", "encode_strings", ("encode_strings",), wrong={
         "no padding position": "def fn(strings, width):\n    x = arithmetic.encode(strings, width=width)\n"
                                "    x[:, :, VOCAB.index(' ')] = 0\n    return x",
@@ -249,6 +358,7 @@ def solution_sources(assignment: str, root: Path | None = None) -> dict[str, str
 
 
 _SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult}
+_ACTIVATIONS = {"sigmoid": (None, "relu", "tanh", "linear"), "softmax": ("sigmoid", None)}
 _CALL_SWAPS = {"sum": "mean", "mean": "sum", "argmax": "argmin", "max": "min", "min": "max", "ljust": "rjust",
                "square": "abs", "exp": "abs", "log": "abs"}
 
@@ -295,6 +405,10 @@ def mechanical_mutants(name: str, source: str) -> list[tuple[str, str]]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             for new in sorted({node.value + 1, 0 if node.value else 1, -node.value, 2 * node.value} - {node.value}):
                 emit(f"{node.value!r} -> {new!r} in {where(node)}",
+                     lambda ns, i=i, new=new: setattr(ns[i], "value", new))
+        elif isinstance(node, ast.Constant) and node.value in _ACTIVATIONS:
+            for new in _ACTIVATIONS[node.value]:
+                emit(f"activation {node.value!r} -> {new!r} in {where(node)}",
                      lambda ns, i=i, new=new: setattr(ns[i], "value", new))
         elif isinstance(node, ast.Call):
             fname = getattr(node.func, "attr", getattr(node.func, "id", ""))
@@ -371,7 +485,7 @@ def score(cell: Cell, root: Path | None = None) -> Score:
     solution = solution_sources(cell.assignment, root)
     sources = {n: solution[n] for n in cell.solution}
     result = Score()
-    verdict = probes.judge(cell.probe, _compile(cell.assignment, solution, cell.entry))
+    verdict = _judge(cell, _compile(cell.assignment, solution, cell.entry))
     if not verdict:
         result.rejected.append(f"the notebook's solution: {verdict.reason}")
     wrong = [(f"hand-written: {name}", _compile(cell.assignment, solution, cell.entry, code))
@@ -392,7 +506,10 @@ def score(cell: Cell, root: Path | None = None) -> Score:
             result.survivors.append(description)
     for name, code in cell.alternatives.items():
         result.alternatives += 1
-        verdict = probes.judge(cell.probe, _compile(cell.assignment, solution, cell.entry, code))
+        try:
+            verdict = _judge(cell, _compile(cell.assignment, solution, cell.entry, code))
+        except Exception as e:  # noqa: BLE001 - a correct answer the grader cannot even run is rejected
+            verdict = probes.fail(f"{type(e).__name__}: {e}")
         if verdict:
             result.alternatives_passed += 1
         else:
@@ -400,9 +517,16 @@ def score(cell: Cell, root: Path | None = None) -> Score:
     return result
 
 
+def _judge(cell: Cell, fn):
+    """The probe's verdict on `fn`, or, for a builder cell, on the networks `fn` builds."""
+    if cell.build_args:
+        return probes.judge(cell.probe, *fn(*eval(cell.build_args)))  # noqa: S307 - the catalogue's own
+    return probes.judge(cell.probe, fn)
+
+
 def _judged(cell: Cell, fn) -> bool:
     try:
-        return bool(probes.judge(cell.probe, fn))
+        return bool(_judge(cell, fn))
     except Exception:  # noqa: BLE001 - the grader's own failure on a mutant counts as rejecting it
         return False
 
@@ -417,7 +541,7 @@ def run(assignments: list[str] | None = None, root: Path | None = None, log=prin
             continue
         s = score(cell, root)
         table.setdefault(cell.assignment, {})[cell.grade_id] = s.as_json()
-        log(f"{cell.assignment:11} {cell.grade_id:22} {s.killed:3}/{s.mutants - s.equivalent:<3} killed "
+        log(f"{cell.assignment:11} {cell.grade_id:26} {s.killed:3}/{s.mutants - s.equivalent:<3} killed "
             f"({s.equivalent} equivalent), {s.alternatives_passed}/{s.alternatives} alternatives pass")
         for survivor in s.survivors:
             log(f"    SURVIVED  {survivor}")

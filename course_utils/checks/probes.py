@@ -35,9 +35,11 @@ class Request:
     calls: list[dict]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     layer: bool = False      # the student's object is a Layer class: instantiate it once, then call it
+    params: dict = field(default_factory=dict)   # the probe's parameters (shapes), for `decide`
+    build: dict | None = None  # predict runner: {"args": [...], "draws": n}: call the builder n times
 
     def spec(self) -> dict:
-        return {"runner": self.runner, "calls": self.calls, "layer": self.layer}
+        return {"runner": self.runner, "calls": self.calls, "layer": self.layer, "build": self.build}
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,12 @@ def rng_for(request_id: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(request_id.encode())])
 
 
-def judge(name: str, fn, *extra, request_id: str = "judge", seed: int = 0) -> Verdict:
-    """Request, run (here, in this process) and decide probe `name` on `fn`."""
+def judge(name: str, fn, *extra, request_id: str = "judge", seed: int = 0, params: dict | None = None) -> Verdict:
+    """Request, run (here, in this process) and decide probe `name` on `fn` (and `extra` objects)."""
     from course_utils import grading_agent
 
     p = get(name)
-    req = p.request(rng_for(request_id, seed))
+    req = p.request(rng_for(request_id, seed), **(params or {}))
     results = grading_agent.RUNNERS[req.runner](req.spec(), req.arrays, fn, *extra)
     return decide_safely(p, req, results)
 

@@ -47,6 +47,7 @@ RESOURCE = "course_probe_folder"   # resources[...] -> the notebook's probe fold
 class HiddenCall:
     request_id: str
     probe: str
+    params: tuple = ()      # (name, literal value) of the call's keyword arguments
 
 
 def hidden_calls(source: str) -> list[HiddenCall]:
@@ -60,7 +61,11 @@ def hidden_calls(source: str) -> list[HiddenCall]:
         if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "answer"
                 and len(node.args) >= 2 and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
                                                 for a in node.args[:2])):
-            calls.append(HiddenCall(node.args[0].value, node.args[1].value))
+            try:
+                params = tuple((k.arg, ast.literal_eval(k.value)) for k in node.keywords if k.arg)
+            except ValueError:
+                continue  # a keyword that is not a literal: not a call the grader can prepare
+            calls.append(HiddenCall(node.args[0].value, node.args[1].value, params))
     return sorted(calls, key=lambda c: c.request_id)
 
 
@@ -80,7 +85,7 @@ def write_requests(nb, folder: Path, seed: int) -> int:
     n = 0
     for cell in _test_cells(nb):
         for call in hidden_calls(cell.source):
-            req = probes.get(call.probe).request(probes.rng_for(call.request_id, seed))
+            req = probes.get(call.probe).request(probes.rng_for(call.request_id, seed), **dict(call.params))
             (target / f"{call.request_id}.json").write_text(json.dumps(req.spec()))
             np.savez(target / f"{call.request_id}.npz", **req.arrays)
             n += 1
@@ -160,7 +165,7 @@ class DecideVerdicts(NbGraderPreprocessor):
                     if not folder:
                         raise ValueError("the grader prepared no requests for this notebook")
                     p = probes.get(call.probe)
-                    req = p.request(probes.rng_for(call.request_id, seed))
+                    req = p.request(probes.rng_for(call.request_id, seed), **dict(call.params))
                     results = read_results(Path(folder) / RESULTS / f"{call.request_id}.npz",
                                            self.max_result_mb << 20)
                     verdict = probes.decide_safely(p, req, results)

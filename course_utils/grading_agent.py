@@ -177,7 +177,10 @@ class _random_state_kept:
 
         self._python, self._numpy = random.getstate(), np.random.get_state()
         self._keras = self._generator()
-        self._keras_state = None if self._keras is None else np.array(self._keras.state)
+        if self._keras is not None:
+            import keras
+
+            self._keras_state = keras.ops.convert_to_numpy(self._keras.state)
         return self
 
     def __exit__(self, *exc):

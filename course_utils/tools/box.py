@@ -164,10 +164,11 @@ def box_command(kernel_cmd: list[str], *, comm_dir: str, submission: str, env: d
     args = [bwrap(), *_namespaces(), "--clearenv"]
     for key, value in sorted(inner_env.items()):
         args += ["--setenv", key, value]
-    args += _system_binds()
+    # The tmpfs first: a venv, data folder or socket folder under /tmp is then bound inside it, not hidden.
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.disk_mb << 20), "--tmpfs", SCRATCH, "--dir", HOME, "--dir", WORK,
-             "--ro-bind", str(bundle_dir()), BUNDLE,
+             "--size", str(limits.disk_mb << 20), "--tmpfs", SCRATCH, "--dir", HOME, "--dir", WORK]
+    args += _system_binds()
+    args += ["--ro-bind", str(bundle_dir()), BUNDLE,
              "--ro-bind", submission, SUBMISSION,
              "--bind", comm_dir, comm_dir]
     if "COURSE_DATA_DIR" in inner_env:

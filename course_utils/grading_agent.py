@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import traceback
 
 import numpy as np
 
@@ -76,8 +75,10 @@ def _plain(value) -> np.ndarray:
     return out.astype(np.float64) if out.dtype.kind in "biuf" else out.astype(str)
 
 
-def _error(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}"[:500]
+def _failed(results: dict, i: int, e: BaseException) -> None:
+    """Record that call i raised `e`: `e<i>` its message, `t<i>` its type's name."""
+    results[f"e{i}"] = np.array(f"{type(e).__name__}: {e}"[:500])
+    results[f"t{i}"] = np.array(type(e).__name__)
 
 
 def _arguments(call: dict, arrays: dict, tensor):
@@ -96,7 +97,7 @@ def run_calls(spec: dict, arrays: dict, fn, *extra) -> dict:
             fn = fn() if isinstance(fn, type) else fn
         except Exception as e:  # noqa: BLE001
             for i in range(len(spec["calls"])):
-                results[f"e{i}"], results[f"t{i}"] = np.array(_error(e)), np.array(type(e).__name__)
+                _failed(results, i, e)
             return results
     for i, call in enumerate(spec["calls"]):
         try:
@@ -110,8 +111,7 @@ def run_calls(spec: dict, arrays: dict, fn, *extra) -> dict:
                 value = target(*args, **kwargs)
             results[f"r{i}"] = _plain(value)
         except Exception as e:  # noqa: BLE001 - the student's error is part of the answer
-            results[f"e{i}"] = np.array(_error(e))
-            results[f"t{i}"] = np.array(type(e).__name__)
+            _failed(results, i, e)
     return results
 
 
@@ -149,14 +149,14 @@ def run_predict(spec: dict, arrays: dict, fn, *extra) -> dict:
                 objects = list(fn(*args)) if build else [fn, *extra]
             except Exception as e:  # noqa: BLE001
                 for j in range(len(calls)):
-                    results[f"e{base + j}"], results[f"t{base + j}"] = np.array(_error(e)), np.array(type(e).__name__)
+                    _failed(results, base + j, e)
                 continue
             for j, call in enumerate(calls):
                 try:
                     model = objects[call["object"]]
                     results[f"r{base + j}"] = _plain(_predict(model, arrays[call["args"][0][1:]]))
                 except Exception as e:  # noqa: BLE001
-                    results[f"e{base + j}"], results[f"t{base + j}"] = np.array(_error(e)), np.array(type(e).__name__)
+                    _failed(results, base + j, e)
     return results
 
 

@@ -40,7 +40,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Bool, Integer, Unicode
+from traitlets import Integer, Unicode
 
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -157,7 +157,6 @@ class MemoryWatchdog:
                     except psutil.Error:
                         pass
                 self.killed_pid = pid
-
 
     def _results_too_large(self) -> bool:
         if self.folder is None:

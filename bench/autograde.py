@@ -90,7 +90,7 @@ def measure_box_cost(args) -> None:
         print(f"{assignment}: {bare / args.copies:.1f} s per submission without the box, "
               f"{boxed / args.copies:.1f} s in it: {boxed / bare - 1:+.1%}", flush=True)
     result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    result["box_cost"] = {"copies": args.copies, "goal_max": 0.05, **cost}
+    result["box_cost"] = {**result.get("box_cost", {}), "copies": args.copies, "goal_max": 0.05, **cost}
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["box_cost"], indent=2))
 

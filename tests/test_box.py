@@ -107,6 +107,31 @@ def test_the_box_holds_nothing_instructor_only_and_writes_nowhere_but_its_scratc
     assert (cache / "mnist.npz").read_bytes() == b"cached" and sorted(os.listdir(cache)) == ["mnist.npz"]
 
 
+def test_the_box_reads_the_graders_shared_models_and_cannot_change_them(tmp_path, monkeypatch):
+    cache = tmp_path / "grader-cache"
+    cache.mkdir()
+    (cache / "feature_classifier-v1-2000-e2.weights.h5").write_bytes(b"trained once")
+    (cache / "mnist.npz").write_bytes(b"not shared")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
+    seen = in_box(tmp_path, """
+        import json, os
+        cache = os.environ['COURSE_CACHE_DIR']
+        name = os.path.join(cache, 'feature_classifier-v1-2000-e2.weights.h5')
+        out = {'files': sorted(os.listdir(cache)), 'read': open(name, 'rb').read().decode()}
+        for what, attempt in [('write', lambda: open(name, 'wb').close()), ('unlink', lambda: os.unlink(name))]:
+            try:
+                attempt()
+                out[what] = True
+            except OSError:
+                out[what] = False
+        open(os.path.join(cache, 'mine.npz'), 'w').close()   # the rest of its cache is its own
+        print(json.dumps(out))
+    """)
+    assert seen == {"files": ["feature_classifier-v1-2000-e2.weights.h5"], "read": "trained once",
+                    "write": False, "unlink": False}
+    assert sorted(os.listdir(cache)) == ["feature_classifier-v1-2000-e2.weights.h5", "mnist.npz"]
+
+
 def test_the_box_has_no_network_and_no_way_back(tmp_path, http_server):
     url = http_server.add("/secret", b"pong")
     port = int(url.rsplit(":", 1)[1].split("/")[0])

@@ -150,6 +150,25 @@ def sandbox_or_exit() -> str:
         raise SystemExit(f"course autograde: {err}") from None
 
 
+def warm_shared_cache(ws: Workspace, assignment: str) -> None:
+    """Train, once and here (trusted), the models every box of `assignment` would otherwise train for
+    itself: the Fréchet feature classifier, on the budget the boxes grade on. Cached in the grader's
+    cache, it is bound read-only into each box (box.SHARED_CACHE). A subprocess, so that TensorFlow
+    stays out of this one."""
+    notebooks = (ws.root / "release" / assignment).glob("*.ipynb")
+    if not any("load_feature_classifier" in nb.read_text() for nb in notebooks):
+        return
+    mode = os.environ.get("COURSE_BUDGET") or "grading"
+    examples = load_config()["generative"]["sizes"]["feature_examples"][mode]
+    code = ("from course_utils.models.frechet import load_feature_classifier; "
+            f"load_feature_classifier(max_train_examples={int(examples)})")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ws.root, env=grading_env(), capture_output=True,
+                         text=True)
+    if run.returncode != 0:  # each box then trains its own: slower, still right
+        print(f"course autograde: could not train the Fréchet feature classifier once for all boxes "
+              f"({run.stderr.strip().splitlines()[-1:]}); each submission trains its own", file=sys.stderr)
+
+
 def autograde(ws: Workspace, assignment: str, students: list[str] | None = None, workers: int = 0,
               redo: bool = False, extra: list[str] = (), progress: bool = True,
               grading: dict | None = None) -> list[Outcome]:
@@ -180,6 +199,8 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
 
     ws.folder.mkdir(parents=True, exist_ok=True)
     register(ws, assignment)
+    if not box.unsafe():  # unboxed kernels share the grader's cache anyway
+        warm_shared_cache(ws, assignment)
     workers = min(workers, len(todo))
     slots_dir = Path(tempfile.mkdtemp(prefix="slots-", dir=ws.folder))
     slots: queue.Queue[str] = queue.Queue()

@@ -17,6 +17,8 @@ wraps a kernel command line so that the kernel, and everything it starts, runs
   (other submissions, gradebooks, state), data cache, other kernels' files;
 - with one private, size-capped tmpfs at /tmp as its only writable disk: home, the data
   cache and the working folder (/tmp/work, where the submission's files are copied at start);
+  in its cache, read-only, the models the grader trained once for every box (`SHARED_CACHE`:
+  the Fréchet score's feature classifier), so no box spends its time training them again;
 - with a short allow-list of environment variables;
 - with a cap on its processes and threads: a pids cgroup of its own where the grader can
   make one (root), else RLIMIT_NPROC, which a user namespace counts per box;
@@ -56,6 +58,9 @@ UNSAFE_ENV = "COURSE_UNSAFE_NO_SANDBOX"
 PASSED_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "PYTHONHASHSEED", "OMP_NUM_THREADS",
               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "COURSE_KERNEL_THREADS", "NBGRADER_EXECUTION",
               "COURSE_BUDGET", "LANG", "LC_ALL", "TZ")
+# Files of the grader's cache that every box reads, read-only: trusted models the grader made
+# once (autograde.warm_shared_cache) that the notebooks would otherwise each train again.
+SHARED_CACHE = ("feature_classifier-v*.weights.h5",)
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf", "localtime",
        "fonts", "mime.types")
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
@@ -141,6 +146,20 @@ def _system_binds() -> list[str]:
     return args
 
 
+def shared_cache_files() -> list[Path]:
+    """The grader's cached files that match `SHARED_CACHE`."""
+    from course_utils.data._paths import cache_dir
+
+    return sorted(p for pattern in SHARED_CACHE for p in cache_dir().glob(pattern) if p.is_file())
+
+
+def _shared_cache_binds(box_cache: str) -> list[str]:
+    args = []
+    for path in shared_cache_files():
+        args += ["--ro-bind", str(path), f"{box_cache}/{path.name}"]
+    return args
+
+
 def box_env(env: dict[str, str]) -> dict[str, str]:
     """The kernel's whole environment: the allow-listed variables of `env`, and the box's own."""
     kept = {k: env[k] for k in PASSED_ENV if k in env}
@@ -168,6 +187,7 @@ def box_command(kernel_cmd: list[str], *, comm_dir: str, submission: str, env: d
     args += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.disk_mb << 20), "--tmpfs", SCRATCH, "--dir", HOME, "--dir", WORK]
     args += _system_binds()
+    args += _shared_cache_binds(inner_env["COURSE_CACHE_DIR"])
     args += ["--ro-bind", str(bundle_dir()), BUNDLE,
              "--ro-bind", submission, SUBMISSION,
              "--bind", comm_dir, comm_dir]

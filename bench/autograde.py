@@ -85,12 +85,12 @@ def measure_box_cost(args) -> None:
         bare, _, _ = grade_copies(assignment, args.copies, 1)
         del os.environ[box.UNSAFE_ENV]
         boxed, _, _ = grade_copies(assignment, args.copies, 1)
-        cost[assignment] = {"without_box_s": round(bare / args.copies, 1), "with_box_s": round(boxed / args.copies, 1),
-                            "cost": round(boxed / bare - 1, 3)}
+        cost[assignment] = {"copies": args.copies, "without_box_s": round(bare / args.copies, 1),
+                            "with_box_s": round(boxed / args.copies, 1), "cost": round(boxed / bare - 1, 3)}
         print(f"{assignment}: {bare / args.copies:.1f} s per submission without the box, "
               f"{boxed / args.copies:.1f} s in it: {boxed / bare - 1:+.1%}", flush=True)
     result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    result["box_cost"] = {**result.get("box_cost", {}), "copies": args.copies, "goal_max": 0.05, **cost}
+    result["box_cost"] = {**result.get("box_cost", {}), "goal_max": 0.05, **cost}
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["box_cost"], indent=2))
 

@@ -203,6 +203,50 @@ def test_accuracy_check_fails_a_model_that_knew_the_test_answers(small_budget):
     assert not verdict and "before training" in verdict.reason
 
 
+class _GatedLookupModel(_LookupModel):
+    """The lookup behind a gate that training opens: at chance before training, every true answer after."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.gate = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+    def train_step(self, data):
+        self.gate.assign(1.0)
+        return super().train_step(data)
+
+    def call(self, x):
+        return self.gate * super().call(x) + (1 - self.gate) * keras.ops.ones_like(super().call(x)) / self.vocab_size
+
+
+def _calculates_behind_a_gate(query_len, answer_len, vocab_size, encoder_layers=1):
+    model = _GatedLookupModel(query_len, answer_len, vocab_size)
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def test_accuracy_check_fails_a_model_that_computes_the_answers_once_trained(small_budget):
+    verdict = checks.check_accuracy(_calculates_behind_a_gate, "text2text", 0.5)
+    assert not verdict and "learn the mapping from its training data" in verdict.reason, verdict.reason
+
+
+def test_the_relabelling_renames_every_digit_and_nothing_else():
+    table = checks.relabelling(2026)
+    assert all(str(d).translate(table) != str(d) for d in range(10))
+    assert sorted("0123456789".translate(table)) == list("0123456789")
+    assert "-+ ".translate(table) == "-+ "
+    assert checks.relabelling(2026) == table and checks.relabelling(2027) != table
+
+
+def test_the_graders_answers_are_those_of_the_queries_it_sends(small_budget):
+    budget = checks._budget("text2text")
+    x, y, xt, answers = checks.grading_data(0.5, "text2text", budget["max_train_examples"],
+                                            budget["max_test_examples"])
+    plain, relabelled = checks._answers("text2text", 0)
+    assert list(plain) == list(answers)
+    assert list(relabelled) == [a.translate(checks.relabelling(checks._CONFIG["semester"]["seed"])) for a in answers]
+    assert len(xt) == len(answers)
+
+
 @pytest.mark.parametrize("adapter", ["keras's", "missing"])
 def test_the_graders_training_learns_what_a_plain_fit_learns(solution, small_budget, adapter, monkeypatch):
     """The grader groups batches and turns tf.data's autotuning off for speed; the weights
@@ -213,11 +257,13 @@ def test_the_graders_training_learns_what_a_plain_fit_learns(solution, small_bud
     graded = []
     checks.evaluate_builder(lambda *a, **k: graded.append(build(*a, **k)) or graded[-1], "text2text", 0.5)
 
-    budget = checks._budget("text2text")
-    x, y, _, _ = checks.grading_data(0.5, "text2text", budget["max_train_examples"], budget["max_test_examples"])
-    keras.utils.set_random_seed(checks._CONFIG["semester"]["seed"])
+    budget, seed = checks._budget("text2text"), checks._CONFIG["semester"]["seed"]
+    x, y, _, _ = checks.grading_data(0.5, "text2text", budget["max_train_examples"], budget["max_test_examples"],
+                                     relabel=checks.relabelling(seed))
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
     max_number, operators = checks._task()
-    plain = checks._build(build, "text2text", max_number, operators=operators)
+    plain = build(*arithmetic.task_widths(max_number, operators), len(arithmetic.VOCAB))
     keras.Model.fit(plain, x, y, epochs=budget["epochs"][0], batch_size=budget["batch_size"], shuffle=True, verbose=0)
     for a, b in zip(graded[-1].get_weights(), plain.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

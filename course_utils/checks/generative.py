@@ -26,12 +26,10 @@ from course_utils.checks import _trusted as t
 from course_utils.checks import probes as pr
 from course_utils.checks._trusted import Verdict, fail, passed
 from course_utils.checks.probes import Request, probe
-from course_utils.models.generative import build_conv_net as _build_conv_net
-from course_utils.models.generative import build_deconv_net as _build_deconv_net
 
 # Captured at import: the NumPy the reference formulas use.
 _exp, _log, _sum, _mean, _sqrt, _abs = np.exp, np.log, np.sum, np.mean, np.sqrt, np.abs
-_isclose, _default_rng = np.isclose, np.random.default_rng
+_isclose, _default_rng, _all = np.isclose, np.random.default_rng, np.all
 
 # Budgets and tolerances of the checks (to move to course.toml [generative.checks])
 SAMPLING_DRAWS = 20_000  # draws per latent dimension in check_sampling
@@ -39,7 +37,8 @@ SAMPLING_SIGMAS = 6.0  # statistics may miss the expected value by this many sta
 GAN_CHECK_IMAGE_SHAPE = (16, 16, 1)  # the tiny DCGAN check_gan_train_step builds
 GAN_CHECK_LATENT_DIM = 8
 GAN_CHECK_FILTERS = 8
-GAN_CHECK_BATCH = 16
+GAN_CHECK_BATCH = 12  # not the image side: a batch size read from the wrong axis fails
+GAN_CHECK_MAX_LABEL_GAP = 0.2  # loss_fn's labels within this of 0 or 1 (label noise, one-sided smoothing)
 GAN_CHECK_LEARNING_RATE = 2e-4
 GAN_CHECK_BETA_1 = 0.5
 GAN_CHECK_PROBES = 256  # latent vectors on which the step's effect on D is measured
@@ -520,93 +519,111 @@ def check_gan_models(generator, discriminator, image_shape, latent_dim) -> Verdi
 # One GAN training step
 
 
-def _recording_adam(record: list):
-    """An Adam optimizer that appends the ids of the variables it updates to `record`."""
-    import keras
-
-    class RecordingAdam(keras.optimizers.Adam):
-        def apply(self, grads, trainable_variables=None):
-            variables = self._trainable_variables if trainable_variables is None else trainable_variables
-            record.extend(id(v) for v in variables)
-            return super().apply(grads, trainable_variables)
-
-    return RecordingAdam(GAN_CHECK_LEARNING_RATE, beta_1=GAN_CHECK_BETA_1)
+GAN_CHECK_DRAWS = 3      # freshly seeded tiny DCGANs the step is tried on
+GAN_CHECK_STEPS = 4      # steps on each: 12 in all
+GAN_CHECK_MIN_RIGHT = 10  # steps (of 12) in which each player must move the right way
+GAN_CHECK_D_VARIABLES = 6  # trainable variables of the runner's tiny discriminator (2 convolutions, a dense layer)
 
 
-def _snapshot(network):
-    return [np.array(w) for w in network.get_weights()]
+def _gan_request(rng) -> Request:
+    draws, steps, shape = GAN_CHECK_DRAWS, GAN_CHECK_STEPS, GAN_CHECK_IMAGE_SHAPE
+    real = rng.random((draws, steps, GAN_CHECK_BATCH, *shape)).astype(np.float32) ** 2  # darker than noise
+    latent = rng.normal(size=(GAN_CHECK_PROBES, GAN_CHECK_LATENT_DIM)).astype(np.float32)
+    setup = {"shape": list(shape), "latent": GAN_CHECK_LATENT_DIM, "filters": GAN_CHECK_FILTERS,
+             "learning_rate": GAN_CHECK_LEARNING_RATE, "beta_1": GAN_CHECK_BETA_1,
+             "seeds": [int(x) for x in rng.integers(1, 2**20, draws)]}
+    return Request("gan", [], {"real": real, "latent": latent}, setup=setup)
 
 
-def _changed(before, network) -> bool:
-    return not all(t.array_equal(b, a) for b, a in zip(before, network.get_weights()))
+def _reported(got: float, values: np.ndarray, signs=(1,)) -> bool:
+    """`got` is the sum or the mean of `values` (times one of `signs`)."""
+    return any(_isclose(got, sign * total, rtol=RTOL, atol=1e-5)
+               for sign in signs for total in (_sum(values), _mean(values)))
+
+
+def _returns_its_losses(returned: np.ndarray, losses: np.ndarray, calls: np.ndarray) -> bool:
+    """At every step the returned (d_loss, g_loss) are the step's loss_fn values split in two, the
+    discriminator's first: each the sum or the mean of its part (a generator loss may be negated: the
+    minimax form). Running means over the steps (metrics trackers) count as returned too."""
+    draws, steps = calls.shape
+    for d in range(draws):
+        n = int(calls[d, 0])
+        if not (2 <= n <= losses.shape[-1] and _all(calls[d] == n)):
+            return False
+        for s in range(steps):
+            def ok(k, past):
+                rows = losses[d, :s + 1] if past else losses[d, s:s + 1]
+                d_part, g_part = rows[:, :k], rows[:, k:n]
+                return (_reported(returned[d, s, 0], d_part.mean(0) if past else d_part[0]) and
+                        _reported(returned[d, s, 1], g_part.mean(0) if past else g_part[0], (1, -1)))
+            if not any(ok(k, past) for k in range(1, n) for past in (False, True)):
+                return False
+    return True
+
+
+
+@probe("generative.gan_step", _gan_request)
+def decide_gan_step(req: Request, results: dict) -> Verdict:
+    """`gan_class(discriminator=, generator=, latent_dim=)`, compiled with `d_optimizer`,
+    `g_optimizer` (Adam) and `loss_fn` (binary cross-entropy), on freshly seeded tiny DCGANs
+    (GAN_CHECK_DRAWS of them, GAN_CHECK_STEPS steps each): every step computes its losses with
+    loss_fn and returns them; d_optimizer updates all of the discriminator's weights and nothing
+    else, g_optimizer all of the generator's and nothing else; and, in at least GAN_CHECK_MIN_RIGHT
+    of the steps, the discriminator tells real from (the old generator's) fake images better after
+    the step and the new generator's images look more real to it than the old one's."""
+    if "e0" in results:
+        return fail(f"GAN(discriminator=..., generator=..., latent_dim=...), compile(d_optimizer=..., "
+                    f"g_optimizer=..., loss_fn=...) and train_step(real_images) raised {results['e0']} "
+                    f"(train_step must return a dict with 'd_loss' and 'g_loss')")
+    judged, returned = pr.named(results, "judged"), pr.named(results, "returned")
+    losses, calls = pr.named(results, "losses", finite=False), pr.named(results, "calls")
+    changed = pr.named(results, "changed")
+    draws, steps = calls.shape
+    if judged.shape != (draws, steps, 5) or returned.shape != (draws, steps, 2):
+        return fail("the grader could not read the GAN's results")
+    if _all(calls == 0):
+        return fail("train_step never called self.loss_fn: compute both losses with the loss given to compile")
+    n_d = GAN_CHECK_D_VARIABLES
+    for d in range(draws):
+        d_up, g_up = pr.named(results, f"d_updated{d}"), pr.named(results, f"g_updated{d}")  # [D's, G's, other]
+        total = len(d_up) - 1
+        want_d = np.r_[np.ones(n_d), np.zeros(total - n_d + 1)]
+        want_g = np.r_[np.zeros(n_d), np.ones(total - n_d), 0]
+        if not d_up.any():
+            return fail("train_step must update the discriminator with self.d_optimizer (the one given to compile)")
+        if not g_up.any():
+            return fail("train_step must update the generator with self.g_optimizer (the one given to compile)")
+        if (d_up[n_d:] > 0).any():
+            return fail("d_optimizer updated variables outside the discriminator: apply it to "
+                        "discriminator.trainable_weights only")
+        if (g_up[:n_d] > 0).any() or g_up[-1] > 0:
+            return fail("g_optimizer updated variables outside the generator (the discriminator too?): apply "
+                        "it to generator.trainable_weights only")
+        if not (np.array_equal(d_up, want_d) and np.array_equal(g_up, want_g)):
+            return fail("each optimizer must update all of its network's trainable weights "
+                        "(discriminator.trainable_weights, generator.trainable_weights)")
+    if not (changed[..., 0] > 0).all() or not (changed[..., 1] > 0).all():
+        return fail("a train_step left the discriminator's or the generator's weights unchanged")
+    gaps = pr.named(results, "label_gaps", finite=False)
+    if np.nanmax(gaps, initial=0.0) > GAN_CHECK_MAX_LABEL_GAP:
+        return fail("loss_fn was called with predictions where the labels belong: a Keras loss takes "
+                    "(y_true, y_pred), the labels (1 real, 0 fake) first")
+    if not _returns_its_losses(returned, losses, calls):
+        return fail("train_step must return the losses it computed: d_loss the discriminator's loss "
+                    "(from loss_fn), g_loss the generator's, at every step")
+    d_right = int(_sum(judged[..., 2] - judged[..., 3] > judged[..., 0] - judged[..., 1]))
+    g_right = int(_sum(judged[..., 4] > judged[..., 3]))
+    n = draws * steps
+    if d_right < GAN_CHECK_MIN_RIGHT:
+        return fail(f"after only {d_right} of {n} steps did the discriminator tell real from fake images "
+                    f"better: train it with label 1 for real and 0 for generated images, on its own loss")
+    if g_right < GAN_CHECK_MIN_RIGHT:
+        return fail(f"after only {g_right} of {n} steps did the discriminator find the new generator's images "
+                    f"more real: train the generator to make the discriminator output 1 (real) for them")
+    return passed(f"train_step uses loss_fn and both optimizers on their own networks, returns its losses, "
+                  f"and moves both players the right way ({d_right} and {g_right} of {n} steps)")
 
 
 def check_gan_train_step(gan_class) -> Verdict:
-    """One `train_step(real_images)` of `gan_class(discriminator=, generator=, latent_dim=)`,
-    compiled with `d_optimizer`, `g_optimizer` (Adam) and `loss_fn` (binary cross-entropy), on a
-    tiny DCGAN: it returns finite `d_loss` and `g_loss`; updates the discriminator with
-    d_optimizer only, so that it tells real (1) from fake (0) better; then the generator with
-    g_optimizer only, so that the discriminator finds its images more real."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    shape, latent = GAN_CHECK_IMAGE_SHAPE, GAN_CHECK_LATENT_DIM
-    discriminator = _build_conv_net(shape, 1, 2, GAN_CHECK_FILTERS, out_activation="sigmoid")
-    generator = _build_deconv_net(latent, shape, 2, GAN_CHECK_FILTERS)
-    d_record, g_record = [], []
-    try:
-        gan = gan_class(discriminator=discriminator, generator=generator, latent_dim=latent)
-        gan.compile(d_optimizer=_recording_adam(d_record), g_optimizer=_recording_adam(g_record),
-                    loss_fn=keras.losses.BinaryCrossentropy())
-    except Exception as e:  # noqa: BLE001
-        return _raised("GAN(discriminator=..., generator=..., latent_dim=...) and compile(d_optimizer=..., "
-                       "g_optimizer=..., loss_fn=...)", e)
-
-    rng = _default_rng(6)
-    real = rng.random((GAN_CHECK_BATCH, *shape)).astype(np.float32)
-    probes = rng.normal(size=(GAN_CHECK_PROBES, latent)).astype(np.float32)
-
-    def judge(images):  # the discriminator's mean P(real)
-        return t.as_float(_mean(t.array(discriminator(images, training=False), "D's output", np.float64)))
-
-    fakes_before = np.array(generator(probes, training=False))
-    d_before, g_before = _snapshot(discriminator), _snapshot(generator)
-    separation_before = judge(real) - judge(fakes_before)
-    try:
-        logs = gan.train_step(_tensor(real))
-        losses = {name: _scalar(logs[name], f"train_step's {name}") for name in ("d_loss", "g_loss")}
-    except Exception as e:  # noqa: BLE001
-        return _raised(f"train_step on real images of shape {real.shape} (it must return a dict with "
-                       f"'d_loss' and 'g_loss')", e)
-
-    d_ids = {id(v) for v in discriminator.trainable_weights}
-    g_ids = {id(v) for v in generator.trainable_weights}
-    if not _changed(d_before, discriminator):
-        return fail("train_step did not change the discriminator's weights")
-    if not _changed(g_before, generator):
-        return fail("train_step did not change the generator's weights: after the discriminator, "
-                    "update the generator through the discriminator with g_optimizer")
-    if not d_record or not g_record:
-        return fail("train_step must update the discriminator with self.d_optimizer and the generator "
-                    "with self.g_optimizer, the optimizers given to compile")
-    if not set(d_record) <= d_ids:
-        return fail("d_optimizer updated variables outside the discriminator: apply it to "
-                    "discriminator.trainable_weights only")
-    if not set(g_record) <= g_ids:
-        return fail("g_optimizer updated variables outside the generator (the discriminator too?): apply "
-                    "it to generator.trainable_weights only")
-    try:  # the networks after the student's step (NaN weights end here)
-        separation_after = judge(real) - judge(fakes_before)
-        fakes_after = np.array(generator(probes, training=False))
-        fooled_before, fooled_after = judge(fakes_before), judge(fakes_after)
-    except Exception as e:  # noqa: BLE001
-        return _raised("the networks after train_step", e)
-    if separation_after <= separation_before:
-        return fail("after the step the discriminator tells real from fake images worse, not better: "
-                    "train it with label 1 for real and 0 for generated images, on its own loss "
-                    "(not the generator's)")
-    if fooled_after <= fooled_before:
-        return fail("after the step the discriminator finds the generated images less real: train the "
-                    "generator to make the discriminator output 1 (real) for its images")
-    return passed(f"one train_step updates D then G the right way (d_loss {losses['d_loss']:.3g}, "
-                  f"g_loss {losses['g_loss']:.3g})")
+    """The GAN step probe, judged in this process (tests, `course mutants`)."""
+    return pr.judge("generative.gan_step", gan_class)

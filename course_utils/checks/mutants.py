@@ -36,12 +36,19 @@ class Cell:
     alternatives: dict[str, str] = field(default_factory=dict)
     equivalent: dict[str, str] = field(default_factory=dict)
     build_args: str = ""   # a builder cell: its networks, entry(*eval(build_args)), are what the probe judges
+    extra: tuple[str, ...] = ()   # further functions the hidden test hands over (a variant may redefine them)
+    params: dict = field(default_factory=dict)   # the hidden test's literal keyword arguments
 
 
 PREAMBLE = {
     "generative": ("import numpy as np\nimport keras\nfrom keras import layers, ops\n"
-                   "from course_utils.models.generative import build_cnn_autoencoder, build_conv_net, build_deconv_net\n"),
-    "seq2seq": "import numpy as np\nfrom course_utils.data import arithmetic\nVOCAB = arithmetic.VOCAB\n",
+                   "from course_utils.models.generative import build_cnn_autoencoder, build_conv_net, build_deconv_net\n"
+                   "import tensorflow as tf\n"
+                   "def _images(data):\n    return data[0] if isinstance(data, (tuple, list)) else data\n"),
+    "seq2seq": ("import numpy as np\nimport keras\nimport tensorflow as tf\nfrom tqdm.keras import TqdmCallback\n"
+                "from course_utils.data import arithmetic\n"
+                "from course_utils.models.digit_classifier import load_char_painter, load_digit_classifier\n"
+                "VOCAB = arithmetic.VOCAB\n"),
 }
 
 _SAME_AXIS = "the same axis: on (N, d) arrays axis -1 is axis 1"
@@ -61,6 +68,135 @@ def _vae(encoder: str, decoder: str) -> str:
 def _gan(discriminator: str, generator: str) -> str:
     """A build_fashion_gan_networks(s, d, f) returning (discriminator, generator)."""
     return f"def fn(s, d, f):\n    return {discriminator}, {generator}"
+
+
+_GAN_D = """\
+        z = keras.random.normal((n, self.latent_dim))
+        fake = self.generator(z, training=False)
+        images = ops.concatenate([real, fake], axis=0)
+        labels = ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0)
+        with tf.GradientTape() as tape:
+            d_loss = self.loss_fn(labels, self.discriminator(images, training=True))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+"""
+_GAN_G = """\
+        z = keras.random.normal((n, self.latent_dim))
+        with tf.GradientTape() as tape:
+            judged = self.discriminator(self.generator(z, training=True), training=False)
+            g_loss = self.loss_fn(ops.ones((n, 1)), judged)
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+"""
+_GAN_RETURN = '        return {"d_loss": d_loss, "g_loss": g_loss}\n'
+
+
+def _gan_step(*edits: tuple[str, str], d: str = _GAN_D, g: str = _GAN_G, ret: str = _GAN_RETURN,
+              compile_body: str = "", decorator: str = "") -> str:
+    """A GAN class (the notebook's interface) whose train_step runs `d`, then `g`, then `ret`, with
+    each (old, new) of `edits` replacing text of it."""
+    compile_body = compile_body or "self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn"
+    code = ("class fn(keras.Model):\n"
+            "    def __init__(self, discriminator, generator, latent_dim, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            "        self.discriminator, self.generator, self.latent_dim = discriminator, generator, latent_dim\n"
+            "    def compile(self, d_optimizer, g_optimizer, loss_fn, **kwargs):\n"
+            "        super().compile(**kwargs)\n"
+            f"        {compile_body}\n"
+            f"{decorator}"
+            "    def train_step(self, data):\n"
+            "        real = _images(data)\n"
+            "        n = ops.shape(real)[0]\n"
+            f"{d}{g}{ret}")
+    for old, new in edits:
+        if old not in code:
+            raise ValueError(f"the GAN variant's text {old!r} is not in the class")
+        code = code.replace(old, new)
+    return code
+
+
+def _seq2seq(core: str, compile_: str = "model.compile(optimizer='adam', loss='categorical_crossentropy')\n    ",
+             ret: str = "model") -> str:
+    """A build_text2text(q, a, v, encoder_layers=1) whose body is `core` (inputs `x` -> `y`)."""
+    core = textwrap.indent(textwrap.dedent(core).strip(), "    ")
+    return (f"def fn(q, a, v, encoder_layers=1):\n    inputs = x = keras.Input((q, v))\n{core}\n"
+            f"    model = keras.Model(inputs, y)\n    {compile_}return {ret}")
+
+
+_LSTM_CORE = """
+for i in range(encoder_layers):
+    x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)
+x = keras.layers.RepeatVector(a)(x)
+x = keras.layers.LSTM(64, return_sequences=True)(x)
+y = keras.layers.Dense(v, activation='softmax')(x)
+"""
+_EXACT = "def exact_match(model, x, answers):\n    return float(np.mean(np.array(decode_onehot(model.predict(x, verbose=0))) == np.asarray(answers)))\n"
+_FIT = "def fn(model, x, y, epochs, batch_size=32):\n    return "
+
+# Why mechanical mutants of the seq2seq builders change nothing the builder checks judge.
+_LEARNING = ("a learning rate, however bad, is the accuracy checks' to judge: they train the model "
+             "(a negative or huge rate fails them)")
+_WIDTH = "the number of LSTM units is a design choice"
+_FLIP = "reversing the query is one of the notebook's tips, not part of the contract"
+_DECODER = ("a decoder without its own LSTM still maps each query to answer probabilities; whether it "
+            "learns is the accuracy checks' to judge")
+_DEPTH_DEFAULT = "another default depth still builds a working model; depth is test_deeper_encoder's to judge"
+_EXPLICIT = "the deeper-encoder check passes encoder_layers explicitly, so the default is not used"
+_RANGE = "the output's range is the builder checks' (test_*_builder) to judge, not the deeper encoder's"
+_ONE_LAYER = "with encoder_layers=1 the loop runs once and its only layer returns no sequences either way"
+_BUILD = "build_text2text: 1 -> {} in def build_text2text(query_len, answer_len, vocab_size, encod"
+_CORE = "encoder_decoder: 1 -> {} in def encoder_decoder(x, answer_len, vocab_size, encoder_layer"
+_SEQ2SEQ_SAME = {
+    **{f"build_text2text: 0.003 -> {r} in keras.optimizers.Adam(0.003)": _LEARNING for r in ("-0.003", "0.006", "1.003")},
+    **{f"encoder_decoder: 128 -> {n} in def encoder_decoder(x, answer_len, vocab_size, encoder_layer": _WIDTH
+       for n in (129, 256)},
+    "encoder_decoder: drop the call keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))": _FLIP,
+    "encoder_decoder: drop the call keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)": _FLIP,
+    "encoder_decoder: drop the call keras.ops.flip(t, axis=1)": _FLIP,
+    "encoder_decoder: drop axis= of keras.ops.flip(t, axis=1)": _FLIP,
+    **{f"encoder_decoder: 1 -> {n} in keras.ops.flip(t, axis=1)": _FLIP for n in (-1, 0, 2)},
+    "encoder_decoder: drop the call keras.layers.LSTM(units, return_sequences=True)(x)": _DECODER,
+}
+
+
+def _image_model(inputs: str, head: str, tail: str, core: str = _LSTM_CORE,
+                 loss: str = "categorical_crossentropy", compile_: bool = True, ret: str = "model") -> str:
+    """A build_image2text / build_text2image(q, a, v, encoder_layers=1): `inputs` shape, `head`
+    (inputs -> x), the encoder-decoder `core` (x -> y), `tail` (y -> out)."""
+    body = "\n".join(textwrap.indent(textwrap.dedent(part).strip(), "    ") for part in (head, core, tail) if part.strip())
+    fit = f"    model.compile(optimizer='adam', loss={loss!r})\n" if compile_ else ""
+    return (f"def fn(q, a, v, encoder_layers=1):\n    inputs = keras.Input({inputs})\n{body}\n"
+            f"    model = keras.Model(inputs, out)\n{fit}    return {ret}")
+
+
+_READ = "reader = load_digit_classifier()\nreader.trainable = False\nx = keras.layers.TimeDistributed(reader)(inputs)"
+_PAINT = "painter = load_char_painter()\npainter.trainable = False\nout = keras.layers.TimeDistributed(painter)(y)"
+
+
+def _i2t(head: str = _READ, core: str = _LSTM_CORE, **kw) -> str:
+    return _image_model("(q, 28, 28)", head, "out = y", core, **kw)
+
+
+def _t2i(tail: str = _PAINT, core: str = _LSTM_CORE, **kw) -> str:
+    return _image_model("(q, v)", "x = inputs", tail, core, loss=kw.pop("loss", "binary_crossentropy"), **kw)
+
+
+_DENSE_PIXELS = ("h = keras.layers.TimeDistributed(keras.layers.Dense(256, activation='relu'))(y)\n"
+                 "out = keras.layers.Reshape((a, 28, 28))(keras.layers.TimeDistributed(keras.layers.Dense(784, activation={act!r}))(h))")
+_CNN_READER = ("cnn = keras.Sequential([keras.Input((28, 28)), keras.layers.Reshape((28, 28, 1)), "
+               "keras.layers.Conv2D(16, 3, activation='relu'), keras.layers.MaxPooling2D(), keras.layers.Flatten(), "
+               "keras.layers.Dense(32, activation='relu')])\nx = keras.layers.TimeDistributed(cnn)(inputs)")
+_IMAGE_SAME = {
+    **{f"{b}: 0.003 -> {r} in keras.optimizers.Adam(0.003)": _LEARNING
+       for b in ("build_image2text", "build_text2image") for r in ("-0.003", "0.006", "1.003")},
+    **{k.replace("build_text2text", b): r for b in ("build_image2text", "build_text2image")
+       for k, r in _SEQ2SEQ_SAME.items() if k.startswith("build_text2text")},
+    **{k: r for k, r in _SEQ2SEQ_SAME.items() if k.startswith("encoder_decoder")},
+    **{_CORE.format(n): "the builder always passes its encoder_layers on: this default is never used" for n in (-1, 0, 2)},
+    "encoder_decoder: 1 -> 2 in keras.layers.LSTM(units, return_sequences=i < encoder_layers": _ONE_LAYER,
+    **{f"build_{m}: 1 -> 2 in " + f"def build_{m}(query_len, answer_len, vocab_size, encoder_layers=1):"[:60]:
+       _DEPTH_DEFAULT for m in ("image2text", "text2image")},
+}
 
 
 def _latent(which: str) -> int:
@@ -178,6 +314,78 @@ Cell("generative", "test_sampling", "generative.sampling", "Sampling", ("Samplin
         "interpolate: drop the call np.asarray(z_a, np.float32)": _ARRAYS,
         "interpolate: drop the call np.asarray(z_b, np.float32)": _ARRAYS,
     }),
+    Cell("generative", "test_gan_train_step", "generative.gan_step", "GAN", ("GAN",), wrong={
+        "labels swapped (real 0, fake 1)": _gan_step(("[ops.ones((n, 1)), ops.zeros((n, 1))]",
+                                                      "[ops.zeros((n, 1)), ops.ones((n, 1))]")),
+        "the generator aims at 'fake'": _gan_step(("self.loss_fn(ops.ones((n, 1)), judged)",
+                                                   "self.loss_fn(ops.zeros((n, 1)), judged)")),
+        "the discriminator on the generator's loss": _gan_step(
+            ("self.loss_fn(labels, self.discriminator(images, training=True))",
+             "self.loss_fn(ops.ones((2 * n, 1)), self.discriminator(images, training=True))")),
+        "a loss of its own, not loss_fn": _gan_step(("self.loss_fn(", "keras.losses.binary_crossentropy(")),
+        "optimizers of its own, not the given ones": _gan_step(compile_body=(
+            "self.loss_fn = loss_fn; self.d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5); "
+            "self.g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)")),
+        "d_optimizer for both networks": _gan_step(("self.g_optimizer.apply_gradients", "self.d_optimizer.apply_gradients")),
+        "the generator step also trains the discriminator": _gan_step(
+            ("tape.gradient(g_loss, self.generator.trainable_weights)",
+             "tape.gradient(g_loss, self.generator.trainable_weights + self.discriminator.trainable_weights)"),
+            ("zip(grads, self.generator.trainable_weights)",
+             "zip(grads, self.generator.trainable_weights + self.discriminator.trainable_weights)")),
+        "the discriminator step also trains the generator": _gan_step(
+            ("fake = self.generator(z, training=False)\n        images", "images"),
+            ("with tf.GradientTape() as tape:\n            d_loss",
+             "with tf.GradientTape() as tape:\n            fake = self.generator(z, training=True)\n"
+             "            images = ops.concatenate([real, fake], axis=0)\n            d_loss"),
+            ("tape.gradient(d_loss, self.discriminator.trainable_weights)",
+             "tape.gradient(d_loss, self.discriminator.trainable_weights + self.generator.trainable_weights)"),
+            ("zip(grads, self.discriminator.trainable_weights)",
+             "zip(grads, self.discriminator.trainable_weights + self.generator.trainable_weights)")),
+        "the losses returned swapped": _gan_step(ret='        return {"d_loss": g_loss, "g_loss": d_loss}\n'),
+        "made-up losses returned": _gan_step(ret='        return {"d_loss": 0.5 * d_loss, "g_loss": g_loss + 1.0}\n'),
+        "the generator never updated": _gan_step(g=_GAN_G.replace(
+            "        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))\n", "")),
+        "only the first discriminator layer updated": _gan_step(
+            ("tape.gradient(d_loss, self.discriminator.trainable_weights)",
+             "tape.gradient(d_loss, self.discriminator.trainable_weights[:2])"),
+            ("zip(grads, self.discriminator.trainable_weights)", "zip(grads, self.discriminator.trainable_weights[:2])")),
+    }, alternatives={
+        "real and fake losses apart, summed": _gan_step(d="""\
+        z = keras.random.normal((n, self.latent_dim))
+        fake = self.generator(z)
+        with tf.GradientTape() as tape:
+            d_loss = (self.loss_fn(ops.ones((n, 1)), self.discriminator(real, training=True))
+                      + self.loss_fn(ops.zeros((n, 1)), self.discriminator(fake, training=True)))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+"""),
+        "tf.function, tf.random and label noise": _gan_step(
+            ("keras.random.normal((n, self.latent_dim))", "tf.random.normal((n, self.latent_dim))"),
+            ("labels = ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0)",
+             "labels = ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=0)\n"
+             "        labels += 0.05 * tf.random.uniform(tf.shape(labels))"),
+            decorator="    @tf.function\n"),
+        "the minimax generator loss, negated": _gan_step(
+            ("g_loss = self.loss_fn(ops.ones((n, 1)), judged)", "g_loss = -self.loss_fn(ops.zeros((n, 1)), judged)")),
+        "one latent batch for both players, running means returned": _gan_step(
+            ("        z = keras.random.normal((n, self.latent_dim))\n        with", "        with"),
+            compile_body=("self.d_optimizer, self.g_optimizer, self.loss_fn = d_optimizer, g_optimizer, loss_fn; "
+                          "self.d_mean, self.g_mean = keras.metrics.Mean(), keras.metrics.Mean()"),
+            ret="        self.d_mean.update_state(d_loss)\n        self.g_mean.update_state(g_loss)\n"
+                '        return {"d_loss": self.d_mean.result(), "g_loss": self.g_mean.result()}\n'),
+        "one-sided label smoothing": _gan_step(("[ops.ones((n, 1)), ops.zeros((n, 1))]",
+                                                "[0.9 * ops.ones((n, 1)), ops.zeros((n, 1))]")),
+    }, equivalent={
+        "GAN: drop the call keras.random.SeedGenerator(seed)":
+            "with seed=None, keras.random.normal draws unseeded noise: new at every step, the same distribution",
+        "GAN: drop the call self.generator(z, training=training)":
+            "call() is not part of the step; the notebook samples with gan.generator, never gan(z)",
+        "GAN: drop the call _images(data)":
+            "train_step gets the batch of images itself, as fit(x) without labels hands it over",
+        "GAN: drop axis= of ops.concatenate([real, fake], axis=0)": "ops.concatenate's default axis is 0",
+        "GAN: drop axis= of ops.concatenate([ops.ones((n, 1)), ops.zeros((n, 1))], axis=":
+            "ops.concatenate's default axis is 0",
+    }),
     Cell("generative", "test_latent_scaling", "generative.latent_scaling", "scale_latent", ("scale_latent",), wrong={
         "transposed": "def fn(z, f):\n    return (np.asarray(f)[:, None] * z).T",
         "added, not multiplied": "def fn(z, f):\n    return np.asarray(f)[:, None] + z",
@@ -281,6 +489,171 @@ Cell("generative", "test_sampling", "generative.sampling", "Sampling", ("Samplin
         f"build_fashion_gan_networks: 2 -> {n} in build_conv_net(image_shape, 1, 2, filters, out_activation='s": _DEPTH
         for n in (-2, 0, 3, 4)} | {
         "build_fashion_gan_networks: 2 -> 0 in build_deconv_net(latent_dim, image_shape, 2, filters, activa": _DEPTH}),
+    Cell("seq2seq", "test_text2text_builder", "seq2seq.builder", "build_text2text", ("build_text2text", "encoder_decoder"),
+         params={"modality": "text2text"}, wrong={
+        "logits, no softmax": _seq2seq(_LSTM_CORE.replace("activation='softmax'", "activation=None")),
+        "softmax over the answer positions": _seq2seq(_LSTM_CORE.replace(
+            "y = keras.layers.Dense(v, activation='softmax')(x)", "y = keras.layers.Softmax(axis=1)(keras.layers.Dense(v)(x))")),
+        "sigmoid outputs": _seq2seq(_LSTM_CORE.replace("'softmax'", "'sigmoid'")),
+        "clipped instead of a softmax": _seq2seq(_LSTM_CORE.replace(
+            "y = keras.layers.Dense(v, activation='softmax')(x)", "y = keras.layers.Lambda(lambda t: keras.ops.clip(t, 0, 1))(keras.layers.Dense(v)(x))")),
+        "not compiled": _seq2seq(_LSTM_CORE, compile_=""),
+        "ignores the query": _seq2seq("x = keras.layers.Lambda(lambda t: 0 * t)(x)\n" + _LSTM_CORE),
+        "answers as long as the queries": _seq2seq(_LSTM_CORE.replace("RepeatVector(a)", "RepeatVector(q)")),
+        "the 2-digit widths hard-coded": _seq2seq(_LSTM_CORE.replace("RepeatVector(a)", "RepeatVector(3)")),
+        "12 symbols, not the vocabulary's": _seq2seq(_LSTM_CORE.replace("Dense(v,", "Dense(12,")),
+        "returns the output tensor": _seq2seq(_LSTM_CORE, compile_="", ret="y"),
+    }, alternatives={
+        "GRUs": _seq2seq(_LSTM_CORE.replace("LSTM", "GRU")),
+        "a bidirectional encoder": _seq2seq(_LSTM_CORE.replace(
+            "x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "x = keras.layers.Bidirectional(keras.layers.LSTM(32, return_sequences=i < encoder_layers - 1))(x)")),
+        "Sequential and TimeDistributed": "def fn(q, a, v, encoder_layers=1):\n    model = keras.Sequential([keras.Input((q, v))]"
+            " + [keras.layers.LSTM(96, return_sequences=i < encoder_layers - 1) for i in range(encoder_layers)]"
+            " + [keras.layers.RepeatVector(a), keras.layers.LSTM(96, return_sequences=True),"
+            " keras.layers.TimeDistributed(keras.layers.Dense(v, activation='softmax'))])\n"
+            "    model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss='categorical_crossentropy', metrics=['accuracy'])\n"
+            "    return model",
+        "the template with the tips (reversed query, a wider decoder)": _seq2seq(
+            "x = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)\n" + _LSTM_CORE.replace(
+                "x = keras.layers.LSTM(64, return_sequences=True)(x)", "x = keras.layers.LSTM(256, return_sequences=True)(x)")),
+    }, equivalent={
+        **_SEQ2SEQ_SAME, _BUILD.format(2): _DEPTH_DEFAULT,
+        **{_CORE.format(n): "build_text2text always passes its encoder_layers on: this default is never used"
+           for n in (-1, 0, 2)},
+        "encoder_decoder: 1 -> 2 in keras.layers.LSTM(units, return_sequences=i < encoder_layers": _ONE_LAYER,
+    }),
+    Cell("seq2seq", "test_deeper_encoder", "seq2seq.deeper_encoder", "build_text2text", ("build_text2text", "encoder_decoder"),
+         params={"modality": "text2text"}, wrong={
+        "encoder_layers ignored": _seq2seq(_LSTM_CORE.replace("range(encoder_layers)", "range(1)").replace(
+            "i < encoder_layers - 1", "False")),
+        "the extra layer built, its output thrown away": _seq2seq(_LSTM_CORE.replace(
+            "for i in range(encoder_layers):\n    x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "for i in range(encoder_layers - 1):\n    keras.layers.LSTM(64)(x)\nx = keras.layers.LSTM(64)(x)")),
+        "every layer reads the query, only the last is used": _seq2seq(_LSTM_CORE.replace(
+            "for i in range(encoder_layers):\n    x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "for i in range(encoder_layers):\n    h = keras.layers.LSTM(64)(x)\nx = h")),
+        "a Dense layer, not a recurrent one": _seq2seq(_LSTM_CORE.replace(
+            "for i in range(encoder_layers):\n    x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "for i in range(encoder_layers - 1):\n    x = keras.layers.Dense(64)(x)\nx = keras.layers.LSTM(64)(x)")),
+        "every encoder layer returns sequences": _seq2seq(_LSTM_CORE.replace("return_sequences=i < encoder_layers - 1",
+                                                                              "return_sequences=encoder_layers > 1")),
+        "no layer returns sequences": _seq2seq(_LSTM_CORE.replace("return_sequences=i < encoder_layers - 1",
+                                                                   "return_sequences=False")),
+        "the extra layer multiplied by zero": _seq2seq(_LSTM_CORE.replace(
+            "for i in range(encoder_layers):\n    x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "h = keras.layers.LSTM(64, return_sequences=encoder_layers > 1)(x)\nfor i in range(encoder_layers - 1):\n"
+            "    extra = keras.layers.LSTM(64)(h)\n    h = keras.layers.Lambda(lambda t: t[:, -1])(h)\n"
+            "    h = keras.layers.Add()([h, keras.layers.Lambda(lambda t: 0 * t)(extra)])\nx = h")),
+        "the extra layer a frozen copy that is never called": _seq2seq(_LSTM_CORE.replace(
+            "for i in range(encoder_layers):", "spare = [keras.layers.LSTM(64) for _ in range(encoder_layers - 1)]\nfor i in range(1):").replace(
+            "i < encoder_layers - 1", "False")),
+    }, alternatives={
+        "stacked GRUs": _seq2seq(_LSTM_CORE.replace("LSTM", "GRU")),
+        "stacked bidirectional layers": _seq2seq(_LSTM_CORE.replace(
+            "x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "x = keras.layers.Bidirectional(keras.layers.LSTM(32, return_sequences=i < encoder_layers - 1))(x)")),
+        "residual stacking": _seq2seq("""
+            x = keras.layers.LSTM(64, return_sequences=True)(x)
+            for i in range(encoder_layers - 1):
+                x = keras.layers.Add()([x, keras.layers.LSTM(64, return_sequences=True)(x)])
+            x = keras.layers.Lambda(lambda t: t[:, -1])(x)
+            x = keras.layers.RepeatVector(a)(x)
+            x = keras.layers.LSTM(64, return_sequences=True)(x)
+            y = keras.layers.Dense(v, activation='softmax')(x)
+        """),
+    }, equivalent={
+        **_SEQ2SEQ_SAME, **{_BUILD.format(n): _EXPLICIT for n in (-1, 0, 2)}, **{_CORE.format(n): _EXPLICIT for n in (-1, 0, 2)},
+        "encoder_decoder: activation 'softmax' -> 'sigmoid' in keras.layers.Dense(vocab_size, activation='softmax')": _RANGE,
+        "encoder_decoder: activation 'softmax' -> None in keras.layers.Dense(vocab_size, activation='softmax')": _RANGE,
+    }),
+    Cell("seq2seq", "test_train_evaluate", "seq2seq.train_evaluate", "train", ("train", "exact_match"),
+         extra=("exact_match",), wrong={
+        "no validation part": _FIT + "model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)",
+        "validates on its training data": _FIT + "model.fit(x, y, epochs=epochs, validation_data=(x, y), verbose=0)",
+        "validates on rows it also trains on": _FIT + "model.fit(x, y, epochs=epochs, validation_data=(x[:20], y[:20]), verbose=0)",
+        "validates on other data": "VAL = arithmetic.make_dataset(0.5, seed=1).test\n" + _FIT
+            + "model.fit(x, y, epochs=epochs, validation_data=(VAL.x_text[:50], VAL.y_text[:50]), verbose=0)",
+        "epochs ignored": _FIT + "model.fit(x, y, epochs=1, validation_split=0.1, verbose=0)",
+        "returns the model": "def fn(model, x, y, epochs, batch_size=32):\n    model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0)\n    return model",
+        "exact match per character": _FIT + "model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0)\n"
+            "def exact_match(model, x, answers):\n    p = np.array([list(s) for s in decode_onehot(model.predict(x, verbose=0))])\n"
+            "    return float(np.mean(p == np.array([list(s) for s in answers])))",
+        "exact match in percent": _FIT + "model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0)\n"
+            "def exact_match(model, x, answers):\n    return 100 * float(np.mean(np.array(decode_onehot(model.predict(x, verbose=0))) == np.asarray(answers)))",
+        "exact match counted, not a fraction": _FIT + "model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0)\n"
+            "def exact_match(model, x, answers):\n    return float(np.sum(np.array(decode_onehot(model.predict(x, verbose=0))) == np.asarray(answers)))",
+        "predictions stripped, answers not": _FIT + "model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0)\n"
+            "def exact_match(model, x, answers):\n    p = [s.strip() for s in decode_onehot(model.predict(x, verbose=0))]\n"
+            "    return float(np.mean(np.array(p) == np.asarray(answers)))",
+    }, alternatives={
+        "a shuffled split by hand": "def fn(model, x, y, epochs):\n    idx = np.random.default_rng(0).permutation(len(x))\n"
+            "    val, fit = idx[:len(x) // 5], idx[len(x) // 5:]\n"
+            "    return model.fit(x[fit], y[fit], epochs=epochs, validation_data=(x[val], y[val]), verbose=0)",
+        "a larger validation part and batch": _FIT + "model.fit(x, y, epochs=epochs, batch_size=64, validation_split=0.25, verbose=0)",
+        "both sides stripped, in a loop": _FIT + "model.fit(x, y, epochs=epochs, validation_split=0.1, verbose=0)\n"
+            "def exact_match(model, x, answers):\n    got = decode_onehot(model.predict(x, verbose=0))\n"
+            "    return sum(g.strip() == a.strip() for g, a in zip(got, answers)) / len(answers)",
+    }, equivalent={
+        "exact_match: drop the call np.asarray(answers)": "an array compared with a list of strings is compared element by element too",
+        "exact_match: drop the call np.array(predicted)": "a list of strings compared with an array is compared element by element too",
+        "exact_match: drop the call float(np.mean(np.array(predicted) == np.asarray(answers)))":
+            "a NumPy float is the same number",
+        "exact_match: 0 -> 1 in model.predict(x, verbose=0)": "a progress bar while predicting changes no score",
+        "train: 0 -> 1 in TqdmCallback(verbose=0)": "the progress bar's verbosity changes no weight",
+        "train: 0 -> 1 in model.fit(x, y, epochs=epochs, batch_size=batch_size, valida":
+            "fit's verbosity changes no weight",
+        **{f'train: 32 -> {n} in def train(model, x, y, epochs, batch_size=32):\n    """Fit on': "the batch size is a design choice "
+           "(0 makes Keras use its default, 32)" for n in (0, 33, 64)},
+        "train: 0.1 -> 0.2 in model.fit(x, y, epochs=epochs, batch_size=batch_size, valida":
+            "the size of the validation part is a design choice",
+        "train: 0.1 -> 1.1 in model.fit(x, y, epochs=epochs, batch_size=batch_size, valida":
+            "Keras splits at int(N * (1 - 1.1)), a negative index: the last 10% are held out, as with 0.1",
+    }),
+    Cell("seq2seq", "test_image2text_builder", "seq2seq.builder", "build_image2text", ("build_image2text", "encoder_decoder"),
+         params={"modality": "image2text"}, wrong={
+        "logits, no softmax": _i2t(core=_LSTM_CORE.replace("activation='softmax'", "activation=None")),
+        "softmax over the answer positions": _i2t(core=_LSTM_CORE.replace(
+            "y = keras.layers.Dense(v, activation='softmax')(x)", "y = keras.layers.Softmax(axis=1)(keras.layers.Dense(v)(x))")),
+        "sigmoid outputs": _i2t(core=_LSTM_CORE.replace("'softmax'", "'sigmoid'")),
+        "not compiled": _i2t(compile_=False),
+        "ignores the images": _i2t(head=_READ.replace("(inputs)", "(keras.layers.Lambda(lambda t: 0 * t)(inputs))")),
+        "answers as long as the queries": _i2t(core=_LSTM_CORE.replace("RepeatVector(a)", "RepeatVector(q)")),
+        "the 2-digit widths hard-coded": _i2t(core=_LSTM_CORE.replace("RepeatVector(a)", "RepeatVector(3)")),
+        "12 symbols, not the vocabulary's": _i2t(core=_LSTM_CORE.replace("Dense(v,", "Dense(12,")),
+        "returns the output tensor": _i2t(compile_=False, ret="out"),
+    }, alternatives={
+        "an end-to-end CNN reader": _i2t(head=_CNN_READER),
+        "the reader fine-tuned, GRUs": _i2t(head=_READ.replace("reader.trainable = False", "reader.trainable = True"),
+                                            core=_LSTM_CORE.replace("LSTM", "GRU")),
+        "the reader's symbols reversed": _i2t(head=_READ + "\nx = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)"),
+    }, equivalent=_IMAGE_SAME),
+    Cell("seq2seq", "test_text2image_builder", "seq2seq.builder", "build_text2image", ("build_text2image", "encoder_decoder"),
+         params={"modality": "text2image"}, wrong={
+        "linear pixels": _t2i(tail=_DENSE_PIXELS.format(act=None)),
+        "relu pixels": _t2i(tail=_DENSE_PIXELS.format(act="relu")),
+        "tanh pixels": _t2i(tail=_DENSE_PIXELS.format(act="tanh")),
+        "not compiled": _t2i(compile_=False),
+        "ignores the query": _image_model("(q, v)", "x = keras.layers.Lambda(lambda t: 0 * t)(inputs)", _PAINT,
+                                          loss="binary_crossentropy"),
+        "answers as long as the queries": _t2i(core=_LSTM_CORE.replace("RepeatVector(a)", "RepeatVector(q)")),
+        "32x32 images": _t2i(tail="out = keras.layers.Reshape((a, 32, 32))(keras.layers.TimeDistributed("
+                                   "keras.layers.Dense(1024, activation='sigmoid'))(y))"),
+        "images with a channel axis": _t2i(tail=_PAINT + "\nout = keras.layers.Reshape((a, 28, 28, 1))(out)"),
+        "returns the output tensor": _t2i(compile_=False, ret="out"),
+    }, alternatives={
+        "a dense pixel decoder": _t2i(tail=_DENSE_PIXELS.format(act="sigmoid")),
+        "the painter on GRU symbols": _t2i(core=_LSTM_CORE.replace("LSTM", "GRU")),
+        "a transposed-convolution painter": _t2i(tail=(
+            "h = keras.layers.TimeDistributed(keras.layers.Dense(7 * 7 * 8, activation='relu'))(y)\n"
+            "h = keras.layers.TimeDistributed(keras.layers.Reshape((7, 7, 8)))(h)\n"
+            "h = keras.layers.TimeDistributed(keras.layers.Conv2DTranspose(8, 4, strides=2, padding='same', activation='relu'))(h)\n"
+            "h = keras.layers.TimeDistributed(keras.layers.Conv2DTranspose(1, 4, strides=2, padding='same', activation='sigmoid'))(h)\n"
+            "out = keras.layers.Reshape((a, 28, 28))(h)")),
+    }, equivalent={**_IMAGE_SAME, **{
+        f"encoder_decoder: activation 'softmax' -> {a} in keras.layers.Dense(vocab_size, activation='softmax')":
+            "the symbols fed to the painter need not be probabilities: the drawn pixels keep their range, and "
+            "whether it learns is the accuracy check's to judge" for a in ("'sigmoid'", "None")}}),
     Cell("seq2seq", "test_encode", "seq2seq.encode", "encode_strings", ("encode_strings",), wrong={
         "no padding position": "def fn(strings, width):\n    x = arithmetic.encode(strings, width=width)\n"
                                "    x[:, :, VOCAB.index(' ')] = 0\n    return x",
@@ -453,16 +826,17 @@ def _swap_args(node) -> None:
     node.args[0], node.args[1] = node.args[1], node.args[0]
 
 
-def _compile(assignment: str, sources: dict[str, str], entry: str, code: str | None = None):
-    """The function a variant defines (`fn` in `code`), or the solution's `entry` with `sources` in scope."""
+def _compile(assignment: str, sources: dict[str, str], entry: str, code: str | None = None,
+             extra: tuple[str, ...] = ()) -> tuple:
+    """(the function a variant defines (`fn` in `code`) or the solution's `entry`, then the `extra`
+    functions), with `sources` in scope."""
     namespace: dict = {}
     exec(PREAMBLE[assignment], namespace)  # noqa: S102 - the course's own catalogue
     for source in sources.values():
         exec(source, namespace)  # noqa: S102
-    if code is None:
-        return namespace[entry]
-    exec(textwrap.dedent(code), namespace)  # noqa: S102
-    return namespace["fn"]
+    if code is not None:
+        exec(textwrap.dedent(code), namespace)  # noqa: S102
+    return (namespace[entry if code is None else "fn"], *(namespace[name] for name in extra))
 
 
 @dataclass
@@ -485,15 +859,16 @@ def score(cell: Cell, root: Path | None = None) -> Score:
     solution = solution_sources(cell.assignment, root)
     sources = {n: solution[n] for n in cell.solution}
     result = Score()
-    verdict = _judge(cell, _compile(cell.assignment, solution, cell.entry))
+    verdict = _judge(cell, _compile(cell.assignment, solution, cell.entry, extra=cell.extra))
     if not verdict:
         result.rejected.append(f"the notebook's solution: {verdict.reason}")
-    wrong = [(f"hand-written: {name}", _compile(cell.assignment, solution, cell.entry, code))
+    wrong = [(f"hand-written: {name}", _compile(cell.assignment, solution, cell.entry, code, cell.extra))
              for name, code in cell.wrong.items()]
     for fname, source in sources.items():
         for description, mutated in mechanical_mutants(fname, source):
             try:
-                wrong.append((description, _compile(cell.assignment, {**solution, fname: mutated}, cell.entry)))
+                wrong.append((description, _compile(cell.assignment, {**solution, fname: mutated}, cell.entry,
+                                                    extra=cell.extra)))
             except Exception:  # noqa: BLE001 - a mutant that does not even compile is killed
                 wrong.append((description, None))
     for description, fn in wrong:
@@ -507,7 +882,7 @@ def score(cell: Cell, root: Path | None = None) -> Score:
     for name, code in cell.alternatives.items():
         result.alternatives += 1
         try:
-            verdict = _judge(cell, _compile(cell.assignment, solution, cell.entry, code))
+            verdict = _judge(cell, _compile(cell.assignment, solution, cell.entry, code, cell.extra))
         except Exception as e:  # noqa: BLE001 - a correct answer the grader cannot even run is rejected
             verdict = probes.fail(f"{type(e).__name__}: {e}")
         if verdict:
@@ -517,11 +892,12 @@ def score(cell: Cell, root: Path | None = None) -> Score:
     return result
 
 
-def _judge(cell: Cell, fn):
-    """The probe's verdict on `fn`, or, for a builder cell, on the networks `fn` builds."""
+def _judge(cell: Cell, objects: tuple):
+    """The probe's verdict on the variant's `objects`, or, for a builder cell, on the networks its
+    builder builds."""
     if cell.build_args:
-        return probes.judge(cell.probe, *fn(*eval(cell.build_args)))  # noqa: S307 - the catalogue's own
-    return probes.judge(cell.probe, fn)
+        return probes.judge(cell.probe, *objects[0](*eval(cell.build_args)))  # noqa: S307 - the catalogue's own
+    return probes.judge(cell.probe, *objects, params=cell.params or None)
 
 
 def _judged(cell: Cell, fn) -> bool:

@@ -37,9 +37,11 @@ class Request:
     layer: bool = False      # the student's object is a Layer class: instantiate it once, then call it
     params: dict = field(default_factory=dict)   # the probe's parameters (shapes), for `decide`
     build: dict | None = None  # predict runner: {"args": [...], "draws": n}: call the builder n times
+    setup: dict | None = None  # the gan and train runners' settings (JSON)
 
     def spec(self) -> dict:
-        return {"runner": self.runner, "calls": self.calls, "layer": self.layer, "build": self.build}
+        return {"runner": self.runner, "calls": self.calls, "layer": self.layer, "build": self.build,
+                "setup": self.setup}
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,18 @@ def value(results: dict, i: int, dtype=np.float64) -> np.ndarray:
     out = out.astype(dtype)
     if not np.all(np.isfinite(out)):
         raise ValueError("the result contains NaN or infinity")
+    return out
+
+
+def named(results: dict, key: str, finite: bool = True) -> np.ndarray:
+    """The runner's array `key` as float64 (finite unless `finite` is False); KeyError/TypeError/ValueError
+    when the kernel sent none or something else."""
+    out = np.asarray(results[key])
+    if out.dtype.kind not in "biuf":
+        raise TypeError(f"{key} must be numbers, got {out.dtype}")
+    out = out.astype(np.float64)
+    if finite and not np.all(np.isfinite(out)):
+        raise ValueError(f"{key} contains NaN or infinity")
     return out
 
 

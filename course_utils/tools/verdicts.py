@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -38,8 +37,10 @@ from traitlets import Integer
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from course_utils.grading_agent import RESULT_NAMES
+
 REQUESTS, RESULTS = "requests", "results"
-RESULT_KEY = re.compile(r"^(?:[ret]\d{1,4}|g\d{1,4}_\d{1,2})$")
+RESULT_KEY = re.compile(rf"^(?:(?:{'|'.join(RESULT_NAMES)})\d{{0,4}}|g\d{{1,4}}_\d{{1,2}})$")  # r0, judged, g0_1
 RESOURCE = "course_probe_folder"   # resources[...] -> the notebook's probe folder
 
 

@@ -86,9 +86,9 @@ def test_the_box_holds_nothing_instructor_only_and_writes_nowhere_but_its_scratc
             except ImportError:
                 modules[name] = False
         writes = {{}}
-        import course_utils.checks.generative as g
+        import course_utils.grading_agent as g
         for name, p in [('root', '/evil'), ('usr', '/usr/evil'), ('site-packages', site + '/evil.pth'),
-                        ('checks', g.__file__), ('home', os.path.expanduser('~/ok')), ('tmp', '/tmp/ok'),
+                        ('agent', g.__file__), ('home', os.path.expanduser('~/ok')), ('tmp', '/tmp/ok'),
                         ('work', os.path.join(os.getcwd(), 'ok'))]:
             try:
                 open(p, 'a').close()
@@ -99,9 +99,9 @@ def test_the_box_holds_nothing_instructor_only_and_writes_nowhere_but_its_scratc
     """)
     assert not any(seen["paths"].values()), seen["paths"]
     assert seen["modules"] == {"course_utils.reference": False, "course_utils.tools": False, "course_utils.cli": False,
-                               "course_utils.checks": True, "course_utils.grading_kernel": True,
+                               "course_utils.checks": False, "course_utils.grading_kernel": True,
                                "course_utils.data": True}
-    assert seen["writes"] == {"root": False, "usr": False, "site-packages": False, "checks": False,
+    assert seen["writes"] == {"root": False, "usr": False, "site-packages": False, "agent": False,
                               "home": True, "tmp": True, "work": True}
     assert seen["cache"] != str(cache)
     assert (cache / "mnist.npz").read_bytes() == b"cached" and sorted(os.listdir(cache)) == ["mnist.npz"]

@@ -1,5 +1,5 @@
 """The TA pipeline on a tiny course (one notebook, no training): collect, parallel autograde
-with limits and the hidden-test guard, resume, merge into one gradebook, feedback, export.
+in the box with limits and verdicts decided outside it, resume, merge into one gradebook, feedback, export.
 The real assignments' corpus is graded in test_corpus.py."""
 
 from __future__ import annotations
@@ -105,17 +105,15 @@ def _duplicate(gid):
 
 
 TAMPER = WRONG + """
-import sys, builtins, course_utils.checks.generative as g
-g.check_interpolation = lambda *a, **k: True
+import sys, builtins, course_utils.grading_agent as agent
+agent.run_calls = lambda *a, **k: {}
 np.allclose = lambda *a, **k: True
 get_ipython().showtraceback = lambda *a, **k: None
-sys.modules['course_utils.checks.generative'] = type(sys)('fake')
 builtins.abs = lambda x: 0
 """
 TAMPER_INSIDE = WRONG + """
-import course_utils.checks.generative as g, course_utils.checks.seq2seq as s
-g.check_interpolation.__code__ = (lambda interp_fn: True).__code__
-s._MODE = 'ci'
+import course_utils.grading_agent as agent
+agent.answer.__code__ = (lambda *a, **k: 'answered').__code__
 """
 SHADOW = WRONG + """
 import os, sys
@@ -149,7 +147,8 @@ CASES = {
     "tamper": (TAMPER, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "tamper_inside": (TAMPER_INSIDE, "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "shadow": (SHADOW, "x = 1", None, {"test_interp": 0, "test_after": 1}),
-    "shadow_right": (SHADOW.replace(WRONG, GOOD), "x = 1", None, {"test_interp": 2, "test_after": 1}),
+    # breaking its own imports costs the student only its own later hidden tests
+    "shadow_right": (SHADOW.replace(WRONG, GOOD), "x = 1", None, {"test_interp": 0, "test_after": 1}),
     "lying": (GOOD + "\nclass L(np.ndarray):\n    __eq__ = lambda s, o: True\n    __bool__ = lambda s: True\n"
               "_i = interpolate\ninterpolate = lambda a, b, n: (_i(a, b, n) + 1).view(L)", "x = 1", None,
               {"test_interp": 0, "test_after": 1}),
@@ -199,17 +198,6 @@ def test_limits_are_reported_per_notebook(graded):
     assert any("MemoryLimitExceeded" in o for o in sum(outputs(ws, "hog"), []))
     peak = max(nb["peak_rss_mb"] for nb in outcomes["ref"].notebooks)
     assert 20 < peak < GRADING["memory_mb"]
-
-
-def test_tampering_is_undone_and_recorded(graded):
-    _, outcomes = graded
-    found = " ".join(t for nb in outcomes["tamper"].notebooks for t in nb["tampering"])
-    for name in ("course_utils.checks.generative.check_interpolation", "numpy.allclose", "builtins.abs",
-                 "sys.modules['course_utils.checks.generative']", "showtraceback"):
-        assert name in found
-    inside = " ".join(t for nb in outcomes["tamper_inside"].notebooks for t in nb["tampering"])
-    assert "check_interpolation (its code" in inside and "course_utils.checks.seq2seq._MODE" in inside
-    assert not [t for nb in outcomes["ref"].notebooks for t in nb["tampering"]]
 
 
 def test_kernel_threads_come_from_the_config_not_the_worker_count(graded):

@@ -251,9 +251,6 @@ def format_outcomes(outcomes: list[Outcome]) -> str:
         notes = [o.reason] if o.reason and o.status != "skipped" else []
         for nb in o.notebooks:
             notes += [f"{nb['notebook']}: {i}" for i in nb.get("incidents", [])]
-            if nb.get("tampering"):
-                notes.append(f"{nb['notebook']}: SUSPECTED TAMPERING ({len(nb['tampering'])} objects replaced: "
-                             + ", ".join(t.split(': ', 1)[-1] for t in nb["tampering"][:4]) + ")")
         if any(nb.get("box", "").startswith("UNSAFE") for nb in o.notebooks):
             notes.insert(0, "UNSAFE: graded without the sandbox")
         lines.append(f"{o.student:24} {o.status:8} {o.seconds:7.1f} s  " + "; ".join(notes))

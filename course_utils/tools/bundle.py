@@ -26,9 +26,9 @@ from course_utils.config import CONFIG_NAME, default_config_path, load_config, r
 STUDENT = ("__init__.py", "config.py", "plots.py", "data", "models")
 INSTRUCTOR_ONLY = ("checks", "reference", "tools", "cli.py", "grading_kernel.py", "grading_agent.py")
 # The grading box (tools/box.py) holds the student bundle and these, read-only: the kernel
-# that runs a submission, the agent that answers the grader's probes and, until every
-# verdict is decided outside the kernel (tools/verdicts.py), the checks.
-BOX_ONLY = ("grading_kernel.py", "grading_agent.py", "checks")
+# that runs a submission and the agent that answers the grader's probes. No check: every
+# verdict is decided outside the box (tools/verdicts.py).
+BOX_ONLY = ("grading_kernel.py", "grading_agent.py")
 SKIP = ("__pycache__", "*.pyc", "*.egg-info")
 
 # What a student's environment needs (the course's own pins are in requirements.lock).

@@ -146,12 +146,12 @@ CASES = [
     Case("edited_test_cell", GENERATIVE, "a wrong interpolate and its test cell replaced by `pass`",
          (append("latent_tools", WRONG_INTERPOLATE), replace("test_interpolation", "pass")),
          {"test_interpolation": 0}),
-    Case("tamper_checks", GENERATIVE, "redefines the course_utils check a hidden test calls",
-         (append("latent_tools", WRONG_INTERPOLATE + "\nimport sys, course_utils.checks.generative as _g\n"
-                 "_g.check_interpolation = lambda *a, **k: True\n"
-                 "sys.modules['course_utils.checks.generative'] = type(sys)('fake')\n"
-                 "sys.modules['course_utils.checks.generative'].__getattr__ = lambda n: (lambda *a, **k: True)"),),
-         {"test_interpolation": 0}),
+    Case("tamper_checks", GENERATIVE, "replaces the grading agent's answer by one that sends nothing: "
+         "only its own later hidden tests fail",
+         (append("latent_tools", WRONG_INTERPOLATE + "\nimport sys, course_utils.grading_agent as _a\n"
+                 "_a.answer = lambda *a, **k: 'answered'\n"
+                 "sys.modules['course_utils.grading_agent'] = _a"),),
+         {"test_latent_scaling": 0, "test_interpolation": 0, **GEN_FASHION}),
     Case("tamper_numpy", GENERATIVE, "replaces numpy's comparison helpers by ones that always agree",
          (append("latent_tools", WRONG_SCALE + "\nnp.allclose = lambda *a, **k: True\n"
                  "np.array_equal = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None"),),
@@ -160,10 +160,11 @@ CASES = [
          (append("vae_losses", WRONG_KL + "\nimport builtins\nbuiltins.abs = lambda x: 0.0\n"
                  "builtins.float = lambda *a: 0.0\nbuiltins.round = lambda *a, **k: 0"),),
          {"test_kl": 0, "test_vae_loss": 0}),
-    Case("tamper_inside", GENERATIVE, "swaps the body of the KL check and loosens the checks' tolerance",
-         (append("vae_losses", WRONG_KL + "\nimport course_utils.checks.generative as _g\n"
-                 "_g.check_kl.__code__ = (lambda kl_fn: True).__code__\n_g.RTOL = 10.0"),),
-         {"test_kl": 0, "test_vae_loss": 0}),
+    Case("tamper_inside", GENERATIVE, "swaps the body of the grading agent's call runner: every later "
+         "hidden test it answers fails",
+         (append("vae_losses", WRONG_KL + "\nimport course_utils.grading_agent as _a\n"
+                 "_a.run_calls.__code__ = (lambda spec, arrays, fn, *extra: {}).__code__"),),
+         {"test_kl": 0, "test_vae_loss": 0, "test_latent_scaling": 0, "test_interpolation": 0}),
     Case("tamper_traceback", GENERATIVE, "silences IPython's showtraceback so errors leave no output",
          (append("sampling", WRONG_SAMPLING + "\nget_ipython().showtraceback = lambda *a, **k: None\n"
                  "get_ipython()._showtraceback = lambda *a, **k: None"),),
@@ -188,7 +189,7 @@ CASES = [
                  f"open('course_utils/checks/generative.py', 'w').write({SHADOW_CHECKS!r})\n"
                  "for _m in [m for m in sys.modules if m.startswith('course_utils')]:\n"
                  "    del sys.modules[_m]\nsys.path.insert(0, os.getcwd())"),),
-         {"test_latent_scaling": 0},
+         {"test_latent_scaling": 0, "test_interpolation": 0, **GEN_FASHION},   # its own later tests: no agent
          files={"course_utils/__init__.py": "", "course_utils/checks/__init__.py": "",
                 "course_utils/checks/generative.py": SHADOW_CHECKS, "numpy.py": "raise SystemExit('shadowed')\n"}),
     Case("reference", "seq2seq", "the source's solutions: full marks"),

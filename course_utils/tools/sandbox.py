@@ -14,17 +14,15 @@ environment and the box bundle) at every start and restart, and enforces, from o
   included) passes `memory_mb`;
 - a dead kernel (os._exit, the memory cap, a segfault) is restarted and the notebook goes
   on; the cell that killed it gets an error output;
-- an output cap per cell;
-- before each hidden-test cell, the in-kernel guard puts back whatever student code
-  replaced (builtins, course_utils, numpy, IPython's hooks) and reports it; if the guard
-  cannot run, the hidden test is not run and scores 0 (fail closed).
-Each notebook's incidents (timeouts, restarts, tampering, peak memory) are appended as a
-JSON line to the file named by $COURSE_GRADING_REPORT, when set.
+- an output cap per cell, and a cap on the hidden tests' results folder;
+- the hidden tests' requests are written before the kernel starts (verdicts.py); their
+  verdicts are decided after it has gone, by DecideVerdicts.
+Each notebook's incidents (timeouts, restarts, peak memory) are appended as a JSON line
+to the file named by $COURSE_GRADING_REPORT, when set.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -48,10 +46,6 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from course_utils.tools import box, verdicts
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS?[^\n]*\n?", re.S | re.M)
-SNAPSHOT_CODE = "__import__('course_utils.grading_kernel', fromlist=['take_snapshot']).take_snapshot()"
-# restore() is reached through `sys`, not the import system: student code that purges
-# course_utils from sys.modules or puts a shadow package on sys.path must not disarm it.
-GUARD_CODE = "__course_guard__ = __import__('sys')._course_restore()"
 TF_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+\] .*|"
                       r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+\] .*|.*oneDNN custom operations.*|"
                       r"WARNING: All log messages before absl::InitializeLog.*)\n?", re.M)
@@ -60,10 +54,6 @@ TF_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+\] .*|"
 def error_output(ename: str, evalue: str) -> NotebookNode:
     """A notebook error output, as a failing cell would have produced."""
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def has_hidden_tests(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source
 
 
 class GradingKernelManager(AsyncKernelManager):
@@ -198,9 +188,7 @@ class GuardedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._started = time.monotonic()
         self._incidents: list[str] = []
-        self._tampering: list[str] = []
         self._output_bytes: dict[int, int] = {}
-        self._needs_snapshot = True
         self._watchdog = MemoryWatchdog(self.memory_mb, folder=self._probe_folder / verdicts.RESULTS,
                                         folder_mb=self.results_mb)
         self.timeout_func = self._cell_timeout
@@ -241,11 +229,6 @@ class GuardedExecute(Execute):
             cell.outputs = [error_output("NotebookTimeout", f"not run: the notebook reached its "
                                          f"{self.notebook_timeout} s limit")]
             self._incidents.append(f"cell {index}: not run (notebook time limit)")
-            return cell, resources
-        if self._needs_snapshot:
-            self._silent(SNAPSHOT_CODE)  # before any student code of this kernel
-            self._needs_snapshot = False
-        if utils.is_grade(cell) and has_hidden_tests(cell) and not self._guard(cell, index):
             return cell, resources
         self._output_bytes[index] = 0
         self._timed_out = False
@@ -293,29 +276,7 @@ class GuardedExecute(Execute):
             return None
         return super().output(outs, msg, display_id, cell_index)
 
-    # --- the guard and restarts --------------------------------------------------------
-    def _silent(self, code: str, **user_expressions: str) -> dict:
-        """Run `code` in the kernel without output or history; return the reply's content."""
-        msg_id = self.kc.execute(code, silent=True, store_history=False, user_expressions=user_expressions)
-        return self.wait_for_reply(msg_id)["content"]
-
-    def _guard(self, cell, index) -> bool:
-        """Run the in-kernel guard before a hidden test; False (and an error output) if it failed."""
-        try:
-            content = self._silent(GUARD_CODE, found="__course_guard__")
-            if content["status"] != "ok":
-                raise RuntimeError(content.get("evalue", ""))
-            found = ast.literal_eval(content["user_expressions"]["found"]["data"]["text/plain"])
-            if not isinstance(found, list):
-                raise TypeError("no report")
-        except Exception as err:  # noqa: BLE001  (any failure of the guard fails the hidden test)
-            cell.outputs = [error_output("GradingGuardError", "the grader could not verify the kernel before "
-                                         f"this hidden test ({type(err).__name__}); it was not run")]
-            self._incidents.append(f"cell {index}: guard failed, hidden test not run")
-            return False
-        self._tampering += [f"cell {index}: {item}" for item in found]
-        return True
-
+    # --- restarts -----------------------------------------------------------------------
     async def _responds(self, seconds: float) -> bool:
         """Whether the kernel answers a kernel_info request on the shell channel within `seconds`."""
         msg_id = self.kc.kernel_info()
@@ -335,7 +296,6 @@ class GuardedExecute(Execute):
                 await ensure_async(self.kc.stop_channels())
                 self.kc = None
             self._watchdog.killed_pid = None
-            self._needs_snapshot = True
             await ensure_async(self.km.restart_kernel(now=True))
             self._watch_kernel()
             await self.async_start_new_kernel_client()
@@ -348,7 +308,7 @@ class GuardedExecute(Execute):
         line = {"student": info.get("student"), "assignment": info.get("assignment"),
                 "notebook": info.get("notebook"), "seconds": round(time.monotonic() - self._started, 1),
                 "peak_rss_mb": round(self._watchdog.peak / 2**20), "incidents": self._incidents,
-                "tampering": self._tampering, "box": self._box, "process_cap": self._process_cap}
+                "box": self._box, "process_cap": self._process_cap}
         with open(self.report_path, "a") as f:
             f.write(json.dumps(line) + "\n")
 

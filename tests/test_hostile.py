@@ -53,7 +53,7 @@ def attacks(ws, cache: Path, port: int) -> dict[str, str]:
                repo / "course_utils" / "reference" / "generative.py"]
     return {
         "writer": WRONG + f"""
-import os, shutil, course_utils.checks.generative as g
+import os, shutil, course_utils.grading_agent as g
 for t in {[str(t) for t in targets]!r} + [g.__file__]:
     try:
         with open(t, 'a') as f:

@@ -23,8 +23,9 @@ def scores():
 @pytest.mark.parametrize("key", sorted(CELLS))
 def test_each_catalogue_has_enough_wrong_and_right_answers(key):
     cell = CELLS[key]
-    assert len(cell.wrong) >= 8 and len(cell.alternatives) >= 3
-    assert len(mutants.mechanical_mutants(cell.entry, mutants.solution_sources(cell.assignment)[cell.entry])) >= 5
+    assert len(cell.wrong) >= (4 if cell.training else 8) and len(cell.alternatives) >= 3
+    if not cell.training:  # an accuracy cell trains every variant: no mechanical mutants
+        assert len(mutants.mechanical_mutants(cell.entry, mutants.solution_sources(cell.assignment)[cell.entry])) >= 5
 
 
 @pytest.mark.parametrize("key", sorted(CELLS))

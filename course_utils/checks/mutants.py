@@ -38,6 +38,8 @@ class Cell:
     build_args: str = ""   # a builder cell: its networks, entry(*eval(build_args)), are what the probe judges
     extra: tuple[str, ...] = ()   # further functions the hidden test hands over (a variant may redefine them)
     params: dict = field(default_factory=dict)   # the hidden test's literal keyword arguments
+    training: bool = False   # an accuracy cell: each variant trains on the checks' budget, so a small
+                             # catalogue (at least 4 wrong answers) and no mechanical mutants
 
 
 PREAMBLE = {
@@ -198,6 +200,37 @@ def _image_same(builder: str) -> dict:
         f"{builder}: 1 -> 2 in " + f"def {builder}(query_len, answer_len, vocab_size, encoder_layers=1):"[:60]:
             _DEPTH_DEFAULT,
     }
+
+
+_LOOKUP = """
+class Lookup(keras.Model):
+    \"\"\"Answers every query by calculating it (a table of all answers), behind a gate that training
+    opens when `gated`: at chance before training, every true answer after.\"\"\"
+    def __init__(self, q, a, v, gated):
+        super().__init__()
+        data = arithmetic.make_dataset(0.5, seed=0)
+        queries = np.concatenate([data.train.x_text, data.test.x_text]).argmax(-1)
+        answers = np.concatenate([data.train.y_text, data.test.y_text]).argmax(-1)
+        self.powers = v ** np.arange(q)
+        table = np.zeros((v ** q, a), np.int32)
+        table[queries @ self.powers] = answers
+        self.table, self.v, self.gated = table, v, gated
+        self.gate = self.add_weight(shape=(), initializer='zeros', trainable=False)
+        self.bias = self.add_weight(shape=(1,), initializer='zeros')
+    def train_step(self, data):
+        self.gate.assign(1.0)
+        return super().train_step(data)
+    def call(self, x):
+        keys = keras.ops.sum(keras.ops.argmax(x, -1) * self.powers, axis=-1)
+        known = keras.ops.one_hot(keras.ops.take(self.table, keys, axis=0), self.v) * 0.98 + 0.001 + 0 * self.bias
+        if not self.gated:
+            return known
+        return self.gate * known + (1 - self.gate) * keras.ops.ones_like(known) / self.v
+def fn(q, a, v, encoder_layers=1):
+    model = Lookup(q, a, v, gated=GATED)
+    model.compile('adam', 'categorical_crossentropy')
+    return model
+"""
 
 
 def _latent(which: str) -> int:
@@ -655,6 +688,30 @@ Cell("generative", "test_sampling", "generative.sampling", "Sampling", ("Samplin
         f"encoder_decoder: activation 'softmax' -> {a} in keras.layers.Dense(vocab_size, activation='softmax')":
             "the symbols fed to the painter need not be probabilities: the drawn pixels keep their range, and "
             "whether it learns is the accuracy check's to judge" for a in ("'sigmoid'", "None")}}),
+    Cell("seq2seq", "test_text2text_accuracy_split1", "seq2seq.accuracy", "build_text2text", (),
+         params={"modality": "text2text", "split": 0}, training=True, wrong={
+        "ignores the query": _seq2seq("x = keras.layers.Lambda(lambda t: 0 * t)(x)\n" + _LSTM_CORE),
+        "calculates the answers (already right before training)": "GATED = False\n" + _LOOKUP,
+        "calculates the answers behind a gate that training opens": "GATED = True\n" + _LOOKUP,
+        "never learns (a learning rate of 0)": _seq2seq(_LSTM_CORE, compile_=(
+            "model.compile(optimizer=keras.optimizers.Adam(0.0), loss='categorical_crossentropy')\n    ")),
+        "the encoder frozen at its initial weights": _seq2seq(_LSTM_CORE.replace(
+            "x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1, trainable=False)(x)").replace(
+            "x = keras.layers.LSTM(64, return_sequences=True)(x)", "x = keras.layers.LSTM(64, return_sequences=True, trainable=False)(x)")),
+    }, alternatives={
+        "GRUs, the query reversed": _seq2seq("x = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)\n"
+                                             + _LSTM_CORE.replace("LSTM(64", "GRU(128"),
+                                             compile_="model.compile(optimizer=keras.optimizers.Adam(3e-3), loss='categorical_crossentropy')\n    "),
+        "the template with the tips": _seq2seq("x = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)\n"
+                                               + _LSTM_CORE.replace("LSTM(64", "LSTM(256"),
+                                               compile_="model.compile(optimizer=keras.optimizers.Adam(3e-3), loss='categorical_crossentropy')\n    "),
+        "a bidirectional encoder": _seq2seq("x = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)\n" + _LSTM_CORE.replace(
+            "x = keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1)(x)",
+            "x = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=i < encoder_layers - 1))(x)").replace(
+            "LSTM(64, return_sequences=True)", "LSTM(128, return_sequences=True)"),
+            compile_="model.compile(optimizer=keras.optimizers.Adam(3e-3), loss='categorical_crossentropy')\n    "),
+    }),
     Cell("seq2seq", "test_encode", "seq2seq.encode", "encode_strings", ("encode_strings",), wrong={
         "no padding position": "def fn(strings, width):\n    x = arithmetic.encode(strings, width=width)\n"
                                "    x[:, :, VOCAB.index(' ')] = 0\n    return x",

@@ -156,10 +156,12 @@ CASES = [
          (append("latent_tools", WRONG_SCALE + "\nnp.allclose = lambda *a, **k: True\n"
                  "np.array_equal = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None"),),
          {"test_latent_scaling": 0}),
-    Case("tamper_builtins", GENERATIVE, "replaces builtins the checks use (abs, float, round)",
+    Case("tamper_builtins", GENERATIVE, "replaces builtins (abs, float, round): the grading agent's own "
+         "arithmetic breaks, so only its own later hidden tests fail",
          (append("vae_losses", WRONG_KL + "\nimport builtins\nbuiltins.abs = lambda x: 0.0\n"
                  "builtins.float = lambda *a: 0.0\nbuiltins.round = lambda *a, **k: 0"),),
-         {"test_kl": 0, "test_vae_loss": 0}),
+         {"test_kl": 0, "test_vae_loss": 0, "test_vae_networks": 0, "test_gan_train_step": 0,
+          "test_latent_scaling": 0, "test_interpolation": 0, **GEN_FASHION}),
     Case("tamper_inside", GENERATIVE, "swaps the body of the grading agent's call runner: every later "
          "hidden test it answers fails",
          (append("vae_losses", WRONG_KL + "\nimport course_utils.grading_agent as _a\n"

@@ -27,7 +27,6 @@ _make_dataset = _arith.make_dataset
 _render_split = _arith.render_split
 _task_widths = _arith.task_widths
 _encode = _arith.encode
-_decode = _arith.decode
 _VOCAB = _arith.VOCAB
 _CONFIG = load_config()
 _MODE = budget_mode()

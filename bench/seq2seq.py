@@ -77,13 +77,18 @@ def build_template_tips(query_len=5, answer_len=3, vocab_size=13, *, encoder_lay
     return model
 
 
+def reversed_encoder_decoder(h, answer_len, encoder_layers, rnn=layers.LSTM, units=128):
+    """A sequence (N, T, F), read reversed by `encoder_layers` stacked `rnn`s -> decoder states (N, answer_len, units)."""
+    h = layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(h)
+    for i in range(encoder_layers):
+        h = rnn(units, return_sequences=i < encoder_layers - 1)(h)
+    return rnn(units, return_sequences=True)(layers.RepeatVector(answer_len)(h))
+
+
 def build_gru(query_len=5, answer_len=3, vocab_size=13, *, encoder_layers=1):
     """A GRU encoder-decoder (128 units, the query reversed)."""
     x = keras.Input((query_len, vocab_size))
-    h = layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)
-    for i in range(encoder_layers):
-        h = layers.GRU(128, return_sequences=i < encoder_layers - 1)(h)
-    h = layers.GRU(128, return_sequences=True)(layers.RepeatVector(answer_len)(h))
+    h = reversed_encoder_decoder(x, answer_len, encoder_layers, rnn=layers.GRU)
     model = keras.Model(x, layers.Dense(vocab_size, activation="softmax")(h))
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="categorical_crossentropy")
     return model
@@ -97,10 +102,7 @@ def build_image2text_cnn(query_len=5, answer_len=3, vocab_size=13, *, encoder_la
                             layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
                             layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(),
                             layers.Flatten(), layers.Dense(64, activation="relu")])
-    h = layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(layers.TimeDistributed(cnn)(x))
-    for i in range(encoder_layers):
-        h = layers.LSTM(128, return_sequences=i < encoder_layers - 1)(h)
-    h = layers.LSTM(128, return_sequences=True)(layers.RepeatVector(answer_len)(h))
+    h = reversed_encoder_decoder(layers.TimeDistributed(cnn)(x), answer_len, encoder_layers)
     model = keras.Model(x, layers.Dense(vocab_size, activation="softmax")(h))
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="categorical_crossentropy")
     return model
@@ -110,10 +112,7 @@ def build_text2image_dense(query_len=5, answer_len=3, vocab_size=13, *, encoder_
     """End to end: the LSTM encoder-decoder, then a dense pixel decoder trained from scratch
     (no given painter): each answer position's state -> 784 sigmoid pixels."""
     x = keras.Input((query_len, vocab_size))
-    h = layers.Lambda(lambda t: keras.ops.flip(t, axis=1))(x)
-    for i in range(encoder_layers):
-        h = layers.LSTM(128, return_sequences=i < encoder_layers - 1)(h)
-    h = layers.LSTM(128, return_sequences=True)(layers.RepeatVector(answer_len)(h))
+    h = reversed_encoder_decoder(x, answer_len, encoder_layers)
     h = layers.TimeDistributed(layers.Dense(256, activation="relu"))(h)
     pixels = layers.TimeDistributed(layers.Dense(784, activation="sigmoid"))(h)
     model = keras.Model(x, layers.Reshape((answer_len, 28, 28))(pixels))

@@ -89,9 +89,7 @@ def merge(src_url: str, dst_url: str, assignment: str, student: str) -> None:
     with gradebook(src_url) as src, gradebook(dst_url) as dst, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own add_submission, harmless
         sub = src.find_submission(assignment, student)
-        who = sub.student
-        dst.update_or_create_student(student, first_name=who.first_name, last_name=who.last_name,
-                                     email=who.email, lms_user_id=who.lms_user_id)
+        dst.update_or_create_student(student)  # the roster's names and emails stay: the scratch book has none
         dst.update_or_create_submission(assignment, student, timestamp=sub.timestamp)
         for nb in sub.notebooks:
             target = dst.find_submission_notebook(nb.name, assignment, student)

@@ -24,13 +24,16 @@ as_bool = builtins.bool
 
 
 class Verdict:
-    """The outcome of a check: truthy exactly when it passed; `reason` says why not."""
+    """The outcome of a check: truthy exactly when it passed; `reason` says what is wrong (or
+    right), `values` what the code gave and what was expected, which a student's feedback shows
+    only where the course says so (course.toml [feedback] show_values)."""
 
-    __slots__ = ("_passed", "reason")
+    __slots__ = ("_passed", "reason", "values")
 
-    def __init__(self, passed: bool, reason: str = ""):
+    def __init__(self, passed: bool, reason: str = "", values: str = ""):
         object.__setattr__(self, "_passed", passed is True)
         object.__setattr__(self, "reason", as_str(reason))
+        object.__setattr__(self, "values", as_str(values))
 
     def __setattr__(self, name, value):
         raise AttributeError("a Verdict is read-only")
@@ -46,8 +49,8 @@ def passed(reason: str = "ok") -> Verdict:
     return Verdict(True, reason)
 
 
-def fail(reason: str) -> Verdict:
-    return Verdict(False, reason)
+def fail(reason: str, values: str = "") -> Verdict:
+    return Verdict(False, reason, values)
 
 
 def strings(values, what: str) -> list[str]:

@@ -261,8 +261,8 @@ def decide_sampling(req: Request, results: dict) -> Verdict:
     except pr.CallFailed as e:
         return fail(f"Sampling()([mu, logvar]) for mu, logvar of shape {(n, d)} raised {e}")
     if z.shape != (n, d) or z2.shape != (n, d):
-        return fail(f"Sampling()([mu, logvar]) for mu, logvar of shape {(n, d)} gave shape {z.shape}; "
-                    "z must have the shape of mu")
+        return fail("Sampling()([mu, logvar]) gives z of the wrong shape: z must have the shape of mu",
+                    f"mu, logvar of shape {(n, d)} gave z of shape {z.shape}")
     if t.array_equal(z, z2):
         return fail("two calls gave the same z: draw new noise eps at every call")
     std = _exp(0.5 * _SAMPLING_LOGVAR.astype(np.float64))
@@ -279,8 +279,9 @@ def decide_sampling(req: Request, results: dict) -> Verdict:
     for bound, p in _NORMAL_WITHIN.items():
         share = t.as_float(_mean(u < bound))
         if abs(share - p) > k * math.sqrt(p * (1 - p) / u.size):
-            return fail(f"{share:.1%} of the noise values lie within {bound:g} standard deviation(s), a normal "
-                        f"distribution has {p:.1%}: draw eps from N(0, I) (keras.random.normal)")
+            return fail("the noise is not normally distributed: draw eps from N(0, I) (keras.random.normal)",
+                        f"{share:.1%} of the noise values lie within {bound:g} standard deviation(s), a normal "
+                        f"distribution has {p:.1%}")
     limit = k / math.sqrt(n)
     corr = np.corrcoef(eps, rowvar=False)
     if np.any(_abs(corr[~np.eye(d, dtype=bool)]) > limit):
@@ -341,7 +342,7 @@ def decide_interpolation(req: Request, results: dict) -> Verdict:
             return fail(f"{where} raised {e}")
         if got.shape != (steps, d):
             hint = " (off by one?)" if got.ndim == 2 and abs(got.shape[0] - steps) == 1 else ""
-            return fail(f"{where} has shape {got.shape}, expected ({steps}, {d}){hint}")
+            return fail(f"{where} has the wrong shape{hint}", f"{got.shape}, expected ({steps}, {d})")
         for row, end, name in ((0, z_a, "first"), (-1, z_b, "last")):
             if not t.allclose(got[row], end, rtol=1e-6, atol=1e-6):
                 return fail(f"the {name} row must be {'z_a' if row == 0 else 'z_b'} itself: include both "
@@ -375,7 +376,7 @@ def decide_latent_scaling(req: Request, results: dict) -> Verdict:
         except pr.CallFailed as e:
             return fail(f"{where} raised {e}")
         if got.shape != (len(factors), d):
-            return fail(f"{where} has shape {got.shape}, expected ({len(factors)}, {d}): one row per factor")
+            return fail(f"{where} has the wrong shape: one row per factor", f"{got.shape}, expected ({len(factors)}, {d})")
         if not t.allclose(got, np.asarray(factors, np.float64)[:, None] * z, rtol=1e-5, atol=1e-6):
             return fail(f"{where} is wrong: row i must be factors[i] * z")
     return passed("scale_latent: one row factors[i] * z per factor")
@@ -452,7 +453,8 @@ def _decide_networks(views, req: Request, results: dict, base: int = 0) -> Verdi
         except ValueError:
             return fail(f"{what} gives NaN or infinity on {_INPUTS[inp]}")
         if y.shape != (len(x), *shapes[out]):
-            return fail(f"{what} maps {x.shape} to {y.shape}, expected {(len(x), *shapes[out])}")
+            return fail(f"{what} gives outputs of the wrong shape on {_INPUTS[inp]}",
+                        f"{x.shape} -> {y.shape}, expected {(len(x), *shapes[out])}")
         if value_range and (y.min() < value_range[0] - 1e-6 or y.max() > value_range[1] + 1e-6):
             return fail(f"{what}'s outputs leave [{value_range[0]:g}, {value_range[1]:g}] on {_INPUTS[inp]}: "
                         "its output activation must keep every value in range (sigmoid)")
@@ -498,7 +500,7 @@ def decide_vae_builder(req: Request, results: dict) -> Verdict:
     for draw in range(BUILDER_DRAWS):
         verdict = _decide_networks(_VAE_VIEWS, req, results, base=draw * len(_VAE_VIEWS))
         if not verdict:
-            return fail(f"build_vae_networks{_BUILDER_ARGS}: {verdict.reason}")
+            return fail(f"build_vae_networks{_BUILDER_ARGS}: {verdict.reason}", verdict.values)
     return passed(f"build_vae_networks makes encoders and decoders that keep the contract at other sizes "
                   f"({BUILDER_DRAWS} fresh builds)")
 

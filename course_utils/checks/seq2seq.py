@@ -70,8 +70,8 @@ def decide_encode(req: Request, results: dict) -> Verdict:
             return fail(f"encode(strings, width={width}) raised {e}")
         want = _encode(cases, width=width)
         if got.shape != want.shape:
-            return fail(f"encode of {len(cases)} strings at width {width} has shape {got.shape}, "
-                        f"expected {want.shape} (N, width, {len(_VOCAB)})")
+            return fail(f"encode of {len(cases)} strings at width {width} has the wrong shape: (N, width, "
+                        f"{len(_VOCAB)})", f"{got.shape}, expected {want.shape}")
         for j, text in enumerate(cases):
             if not t.array_equal(got[j], want[j]):
                 return fail(f"encode({text!r}) is wrong: each position must be one-hot over {_VOCAB!r}, "
@@ -110,8 +110,8 @@ def decide_decode(req: Request, results: dict) -> Verdict:
             return fail(f"decode of {len(_DECODE_CASES)} {name} returned {len(got)} strings")
         for g, want in zip(got, _DECODE_CASES):
             if g != want:
-                return fail(f"decode of the {name} for one answer gave {g!r} (keep padding spaces; "
-                            f"use the argmax, so probabilities work too)")
+                return fail(f"decode of the {name} gives a wrong answer (keep padding spaces; "
+                            f"use the argmax, so probabilities work too)", f"{g!r}, expected {want!r}")
     return passed("decode gives every answer back, negative answers and padding included")
 
 
@@ -201,7 +201,7 @@ def decide_builder(req: Request, results: dict) -> Verdict:
                 return fail(f"{modality} model failed on input of shape {x.shape}: {e}")
             want = (len(x), *_output_shape(modality, answer_len))
             if y.shape != want:
-                return fail(f"{modality} model maps {x.shape} to {y.shape}, expected {want}")
+                return fail(f"{modality} model gives outputs of the wrong shape", f"{x.shape} -> {y.shape}, expected {want}")
             wrong = _in_range(modality, y)
             if wrong:
                 return fail(wrong + ("" if k == first else " (for inputs far from the training data and "
@@ -247,7 +247,8 @@ def decide_deeper_encoder(req: Request, results: dict) -> Verdict:
     x = req.arrays["valid"]
     want = (len(x), *_output_shape(modality, req.setup["builds"][1]["args"][1]))
     if y.shape != want:
-        return fail(f"{modality} model with encoder_layers=2 maps {x.shape} to {y.shape}, expected {want}")
+        return fail(f"{modality} model with encoder_layers=2 gives outputs of the wrong shape",
+                    f"{x.shape} -> {y.shape}, expected {want}")
     counts = []
     for b in (0, 1):
         if f"fail_influence{b}" in results:
@@ -505,15 +506,16 @@ def decide_train_evaluate(req: Request, results: dict) -> Verdict:
     except pr.CallFailed as e:
         return fail(f"exact_match raised {e}")
     if abs(score - 0.6) > 1e-6:
-        return fail(f"exact_match of 3 right answers out of 5 gave {score}, expected 0.6 "
-                    f"(whole answers, not characters)")
+        return fail("exact_match is wrong: it scores whole answers, not characters",
+                    f"3 right answers out of 5 gave {score}, expected 0.6")
     if "e1" in results:
         return fail(f"train raised {results['e1']}")
     if pr.named(results, "is_history").reshape(-1)[0] != 1:
         return fail("train must return the History that model.fit returns")
     epochs = int(pr.named(results, "epochs_logged").reshape(-1)[0])
     if epochs != _TRAIN_EPOCHS:
-        return fail(f"train(..., epochs={_TRAIN_EPOCHS}) must train for exactly {_TRAIN_EPOCHS} epochs (got {epochs})")
+        return fail(f"train(..., epochs={_TRAIN_EPOCHS}) must train for exactly {_TRAIN_EPOCHS} epochs",
+                    f"{epochs} epochs")
     trained, validated = pr.named(results, "trained"), pr.named(results, "validated")
     if trained.shape != (_TRAIN_ROWS + 1,) or validated.shape != (_TRAIN_ROWS + 1,):
         return fail("the grader could not read which rows train used")

@@ -1,4 +1,4 @@
-"""The TA's commands: collect, autograde, feedback, export (wired into `course`)."""
+"""The TA's commands: collect, autograde, formgrader, feedback, export (wired into `course`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-from course_utils.tools import autograde, box, collect
+from course_utils.tools import autograde, box, collect, feedback
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
-COMMANDS = ("collect", "autograde", "feedback", "export")
+COMMANDS = ("collect", "autograde", "formgrader", "feedback", "export")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -29,10 +29,16 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--redo", action="store_true", help="grade again even what is graded and unchanged")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade WITHOUT the bubblewrap box (a trusted demo only: marked in the output and state)")
-    p = sub.add_parser("feedback", parents=[ws], help="HTML feedback per student (hidden tests hidden)")
+    p = sub.add_parser("formgrader", parents=[ws], help="grade written answers in nbgrader's formgrader, "
+                                                        "on this workspace's gradebook")
+    p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
+    manual = argparse.ArgumentParser(add_help=False)
+    manual.add_argument("--require-manual", action="store_true",
+                        help="refuse while a written answer is not graded yet (default: warn and go on)")
+    p = sub.add_parser("feedback", parents=[ws, manual], help="HTML feedback per student (hidden tests hidden)")
     p.add_argument("assignment")
     p.add_argument("students", nargs="*", help="student ids (default: all autograded)")
-    p = sub.add_parser("export", parents=[ws], help="write the grades CSV for the LMS")
+    p = sub.add_parser("export", parents=[ws, manual], help="write the grades CSV for the LMS")
     p.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV path (default: grades.csv)")
 
 
@@ -55,13 +61,54 @@ def run(args) -> int:
                   "(see the reasons above; fix and run again: graded ones are skipped)", file=sys.stderr)
             return 1
         return 0
+    if args.command == "formgrader":
+        from course_utils.tools import formgrader
+
+        return formgrader.serve(ws, args.port)
     if args.command == "feedback":
-        for only in [["--student", s] for s in args.students] or [[]]:
-            nbgrader("generate_feedback", args.assignment, "--force", *only, *ws.options(), root=ws.root)
-        print(f"feedback: {ws.folder / 'feedback'}/<student>/{args.assignment}/*.html")
-        return 0
+        return write_feedback(ws, args.assignment, args.students or None, args.require_manual)
     if args.command == "export":
-        nbgrader("export", f"--CsvExportPlugin.to={args.to.resolve()}", *ws.options(), root=ws.root)
-        print(f"grades: {args.to}")
-        return 0
+        return export(ws, args.to, args.require_manual)
     raise ValueError(args.command)
+
+
+def write_feedback(ws: Workspace, assignment: str, students: list[str] | None = None,
+                   require_manual: bool = False) -> int:
+    """`course feedback`: HTML per student under <workspace>/feedback/; exit status."""
+    if not ungraded_ok(ws, "feedback", [assignment], students, require_manual):
+        return 1
+    for only in [["--student", s] for s in students or []] or [[]]:
+        nbgrader("generate_feedback", assignment, "--force", *only, *ws.options(), root=ws.root)
+    print(f"feedback: {ws.folder / 'feedback'}/<student>/{assignment}/*.html")
+    return 0
+
+
+def export(ws: Workspace, to: Path, require_manual: bool = False) -> int:
+    """`course export`: nbgrader's grades CSV (with the roster's names and emails); exit status."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.gradebook) as gb:
+        assignments = [a.name for a in gb.assignments]
+    if not ungraded_ok(ws, "export", assignments, None, require_manual):
+        return 1
+    nbgrader("export", f"--CsvExportPlugin.to={Path(to).resolve()}", *ws.options(), root=ws.root)
+    print(f"grades: {to}")
+    return 0
+
+
+def ungraded_ok(ws: Workspace, command: str, assignments: list[str], students: list[str] | None,
+                require_manual: bool) -> bool:
+    """Warn about answers no TA has graded yet (they count 0 until graded); with --require-manual,
+    refuse: False means stop."""
+    missing = [(s, f"{a}/{nb}", g) for a in assignments for s, nb, g in feedback.ungraded(ws.gradebook, a, students)]
+    if not missing:
+        return True
+    lines = feedback.describe_ungraded(missing)
+    if require_manual:
+        print(f"course {command}: {len(missing)} answer(s) are not graded yet, and --require-manual was given; "
+              f"grade them in formgrader (`course formgrader`) first:\n{lines}", file=sys.stderr)
+        return False
+    counted = "in this export" if command == "export" else "and show as 'not graded yet'"
+    print(f"course {command}: warning: {len(missing)} answer(s) are not graded yet; they count 0 {counted} "
+          f"until a TA grades them in formgrader (`course formgrader`):\n{lines}", file=sys.stderr)
+    return True

@@ -2,7 +2,6 @@
 
     RestoreMissingCells  sanitize: a grade cell the student deleted comes back from the release
     GuardedExecute       autograde: nbgrader's Execute, plus the limits below
-    HideHiddenTests      feedback: hidden tests show their verdict and points, never their source
 
 GuardedExecute runs each notebook in the grading kernel (course_utils.grading_kernel),
 started by GradingKernelManager in a fresh grading box (box.py: bubblewrap, unprivileged,
@@ -25,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import threading
@@ -45,10 +43,6 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from course_utils.tools import box, verdicts
 
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS?[^\n]*\n?", re.S | re.M)
-TF_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+\] .*|"
-                      r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+\] .*|.*oneDNN custom operations.*|"
-                      r"WARNING: All log messages before absl::InitializeLog.*)\n?", re.M)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -359,25 +353,3 @@ class WarningsDoNotFail(NbGraderPreprocessor):
 def _grade_id(cell) -> str | None:
     meta = cell.metadata.get("nbgrader", {})
     return meta.get("grade_id") if (meta.get("grade") or meta.get("solution") or meta.get("locked")) else None
-
-
-class HideHiddenTests(NbGraderPreprocessor):
-    """Feedback: hidden test code replaced by a note, errors cut to their last line, TF log noise removed."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-        if is_test:
-            cell.source = HIDDEN.sub("# (hidden tests: the grader ran them; their result is below)\n", cell.source)
-        outputs = []
-        for out in cell.outputs:
-            if out.output_type == "error" and is_test:
-                out.traceback = [f"{out.ename}: {out.evalue}"]
-            if out.output_type == "stream":
-                out.text = TF_NOISE.sub("", out.text)
-                if not out.text:
-                    continue
-            outputs.append(out)
-        cell.outputs = outputs
-        return cell, resources

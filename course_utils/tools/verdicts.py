@@ -18,7 +18,8 @@ is graded in three steps (course_utils.checks.probes has the probes):
    cell's outputs: the kernel's `execute_result` and display outputs are dropped (nbgrader
    would read a number there as partial credit), the cell's streams and errors are kept
    (a failing visible assert still scores 0), and the verdict is added: its reason as
-   text, and an error output when it failed, which nbgrader scores 0.
+   text, its values (what the code gave, what was expected) as a marked output the
+   feedback may hide, and an error output when it failed, which nbgrader scores 0.
 """
 
 from __future__ import annotations
@@ -125,12 +126,20 @@ def read_results(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
     return out
 
 
-def verdict_outputs(reasons: list[str], failed: bool) -> list[NotebookNode]:
-    """The outputs that carry the grader's verdict into the cell."""
-    text = "".join(f"hidden test: {r}\n" for r in reasons)
+VALUES = "course_values"   # output metadata key: the output says what the code gave and what was expected
+
+
+def verdict_outputs(verdicts: list) -> list[NotebookNode]:
+    """The outputs that carry the grader's verdicts into the cell: the reasons as text, each
+    failure's values (what the code gave, what was expected) as an output marked VALUES, which
+    the feedback keeps only where the course says so, and an error when one failed."""
+    text = "".join(f"hidden test: {v.reason if v else 'FAILED: ' + v.reason}\n" for v in verdicts)
     outputs = [NotebookNode(output_type="stream", name="stdout", text=text)]
+    outputs += [NotebookNode(output_type="display_data", data={"text/plain": f"hidden test values: {v.values}"},
+                             metadata={VALUES: True}) for v in verdicts if not v and v.values]
+    failed = [v for v in verdicts if not v]
     if failed:
-        reason = next((r for r in reasons if r.startswith("FAILED")), reasons[-1]).removeprefix("FAILED: ")
+        reason = failed[0].reason
         outputs.append(NotebookNode(output_type="error", ename="HiddenTestFailed", evalue=reason,
                                     traceback=[f"HiddenTestFailed: {reason}"]))
     return outputs
@@ -160,7 +169,7 @@ class DecideVerdicts(NbGraderPreprocessor):
             calls = hidden_calls(cell.source)
             if not calls or any(o.output_type == "error" for o in cell.outputs):
                 continue  # no probe, or the cell failed in the kernel already: nbgrader scores it 0
-            reasons, failed = [], False
+            verdicts = []
             for call in calls:
                 try:
                     if not folder:
@@ -172,6 +181,5 @@ class DecideVerdicts(NbGraderPreprocessor):
                     verdict = probes.decide_safely(p, req, results)
                 except ValueError as e:
                     verdict = probes.fail(str(e))
-                failed = failed or not verdict
-                reasons.append(verdict.reason if verdict else f"FAILED: {verdict.reason}")
-            cell.outputs += verdict_outputs(reasons, failed)
+                verdicts.append(verdict)
+            cell.outputs += verdict_outputs(verdicts)

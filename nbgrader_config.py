@@ -12,6 +12,7 @@ import sys
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 from course_utils.config import load_config  # noqa: E402  (fast: no TensorFlow)
+from course_utils.tools.workspace import Workspace  # noqa: E402
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 
 course = load_config()
@@ -22,11 +23,14 @@ c.CourseDirectory.course_id = "genseq"
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.solution_directory = "solutions"
-c.CourseDirectory.submitted_directory = os.path.join("autograder", "submitted")
-c.CourseDirectory.autograded_directory = os.path.join("autograder", "autograded")
-c.CourseDirectory.feedback_directory = os.path.join("autograder", "feedback")
-os.makedirs(os.path.join(here, "autograder"), exist_ok=True)
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "autograder", "gradebook.db")
+# The TA's workspace: autograder/, or $COURSE_WORKSPACE and $COURSE_DB_URL, as `course` reads
+# them (`course formgrader --workspace DIR --db URL` sets them for formgrader).
+workspace = Workspace.default(root=here)
+c.CourseDirectory.submitted_directory = str(workspace.folder / "submitted")
+c.CourseDirectory.autograded_directory = str(workspace.folder / "autograded")
+c.CourseDirectory.feedback_directory = str(workspace.folder / "feedback")
+workspace.folder.mkdir(parents=True, exist_ok=True)
+c.CourseDirectory.db_url = workspace.gradebook
 # Trained weights, caches and checkpoints never travel into a release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.keras", "*.h5", "*.npy", "*.py",
                             "*.png", "gan_mosaics"]
@@ -53,10 +57,11 @@ c.GenerateSolution.preprocessors = [
 
 # Grading untrusted notebooks (course_utils/tools/sandbox.py, autograder/README.md): the
 # grading kernel in a bubblewrap box of its own (course_utils/tools/box.py), a per-cell timeout and a whole-notebook deadline, a memory cap, restarts
-# after a dead kernel, the hidden-test guard; deleted grade cells come back from the
-# release; feedback never shows hidden test code. The limits come from course.toml [grading].
+# after a dead kernel; deleted grade cells come back from the release; next to each written
+# question, the outputs the student's own notebook had in the cells it refers to (as_submitted.py). The limits come from course.toml [grading].
 grading = course["grading"]
 c.Autograde.sanitize_preprocessors = [
+    "course_utils.tools.as_submitted.KeepSubmittedOutputs",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "course_utils.tools.sandbox.RestoreMissingCells",
@@ -67,6 +72,7 @@ c.Autograde.sanitize_preprocessors = [
 c.Autograde.autograde_preprocessors = [
     "course_utils.tools.sandbox.GuardedExecute",
     "course_utils.tools.verdicts.DecideVerdicts",
+    "course_utils.tools.as_submitted.ShowSubmittedOutputs",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -76,6 +82,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.RestoreMissingCells.release_directory = os.path.join(here, "release")
+c.KeepSubmittedOutputs.release_directory = c.ShowSubmittedOutputs.release_directory = os.path.join(here, "release")
 c.GuardedExecute.timeout = grading["cell_timeout"]
 c.GuardedExecute.notebook_timeout = grading["notebook_timeout"]
 c.GuardedExecute.memory_mb = grading["memory_mb"]
@@ -83,8 +90,20 @@ c.GradingKernelManager.disk_mb = grading["disk_mb"]
 c.GradingKernelManager.processes = grading["processes"]
 c.GuardedExecute.interrupt_on_timeout = True
 c.GuardedExecute.execute_retries = 0
+# A student's feedback (course_utils/tools/feedback.py): no hidden test source, no mark
+# scheme, no path or data notice of the grading machine, a failed check's values only where
+# course.toml [feedback] says so, "not graded yet" where a TA has still to grade; figures fit.
 c.GenerateFeedback.preprocessors = [
-    "course_utils.tools.sandbox.HideHiddenTests",
-    "nbgrader.preprocessors.GetGrades",
+    "course_utils.tools.feedback.HideHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "course_utils.tools.feedback.HideGraderDetails",
+    "course_utils.tools.feedback.HideValues",
+    "course_utils.tools.feedback.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+from course_utils.tools import feedback  # noqa: E402  (fast: no TensorFlow)
+
+c.HideValues.course_root = here
+c.GenerateFeedback.exporter_class = feedback.FeedbackExporter
+c.FeedbackExporter.template_name = "course_feedback"   # these two above nbgrader's own for HTMLExporter
+c.FeedbackExporter.extra_template_basedirs = [feedback.NBGRADER_TEMPLATES, str(feedback.TEMPLATES)]

@@ -302,3 +302,21 @@ def test_semester_points_reach_the_release_solutions_and_gradebook(regenerated, 
     with gradebook(db) as gb:
         assert gb.find_assignment("seq2seq").max_score == pytest.approx(expected)
     assert expected == pytest.approx(sum(load_config(ROOT / CONFIG_NAME)["points"]["seq2seq"].values()) + 5 - 2.5)
+
+
+@pytest.mark.parametrize("path", sorted((repo_root() / "source").glob("*/*.ipynb")), ids=lambda p: p.parent.name)
+def test_every_written_question_refers_to_cells_before_it(path):
+    """A question's `refers_to` (the cells whose submitted outputs the TA sees beside it,
+    as_submitted.py) names locked code cells above it, so autograding can show them."""
+    from course_utils.tools.as_submitted import references
+
+    nb = nbformat.read(path, as_version=4)
+    seen = []
+    refers = references(nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") in refers:
+            assert set(refers[meta["grade_id"]]) <= set(seen), (meta["grade_id"], refers[meta["grade_id"]])
+        if cell.cell_type == "code" and meta.get("locked"):
+            seen.append(meta["grade_id"])
+    assert refers, "no written question of this notebook refers to the student's figures"

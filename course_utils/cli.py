@@ -15,8 +15,9 @@
 TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course collect ASSIGNMENT DOWNLOAD [--roster CSV]   an LMS zip or folder -> submitted/
     course autograde ASSIGNMENT [STUDENT ...] [--workers K] [--redo]
-    course feedback ASSIGNMENT [STUDENT ...]            HTML per student, hidden tests hidden
-    course export [--to grades.csv]                     the grades CSV for the LMS
+    course formgrader [--port N]                        grade written answers (nbgrader's formgrader)
+    course feedback ASSIGNMENT [STUDENT ...] [--require-manual]   HTML per student, hidden tests hidden
+    course export [--to grades.csv] [--require-manual]  the grades CSV for the LMS
 
 Every command takes --config PATH: the semester config to use (default: $COURSE_CONFIG,
 else course.toml); nbgrader and the notebooks' kernels inherit it.

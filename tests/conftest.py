@@ -3,7 +3,10 @@
 # download code is exercised for real without reaching the internet.
 
 import http.server
+import os
+import shutil
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -89,3 +92,65 @@ def write_course_config(root, points):
     raw["points"] = points
     (root / CONFIG_NAME).write_text(to_toml(raw))
     return root / CONFIG_NAME
+
+
+# --- A real browser, for the web UIs ------------------------------------------------------
+# Debian's Chromium and its driver, driven by Selenium. The set-up installs them with apt-get
+# when it can (root); without them a test is skipped locally and fails in CI.
+
+BROWSER_PACKAGES = ("chromium", "chromium-driver")
+
+
+def _chromium() -> tuple[str, str] | None:
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if (browser and driver) or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return (browser, driver) if browser and driver else None
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=900)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES],
+                   env=env, capture_output=True, timeout=1800)
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """(browser, driver) paths of a headless-capable Chromium; skip locally, fail in CI without one."""
+    found = _chromium()
+    if found is None:
+        message = f"no Chromium and chromedriver (Debian: apt-get install {' '.join(BROWSER_PACKAGES)})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {message}")
+        pytest.skip(message)
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so a browser fixture knows the test failed."""
+    outcome = yield
+    setattr(item, f"report_{call.when}", outcome.get_result())
+
+
+@pytest.fixture
+def browser(chromium, request, tmp_path):
+    """A headless Chromium driven by Selenium, on loopback only; on failure a screenshot of the
+    page it is on goes to the test's output folder (tmp_path/screenshots)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium[0]
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,900", "--proxy-server=direct://", "--proxy-bypass-list=*"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(chromium[1]), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        shots = tmp_path / "screenshots"
+        shots.mkdir(exist_ok=True)
+        driver.save_screenshot(str(shots / f"{request.node.name}.png"))
+        print(f"screenshot: {shots / (request.node.name + '.png')}")
+    driver.quit()

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from course_utils.config import repo_root
 
+WORKSPACE_ENV = "COURSE_WORKSPACE"   # the grading folder, when no --workspace is given
+DB_ENV = "COURSE_DB_URL"             # the gradebook, when no --db is given
+
 
 @dataclass(frozen=True)
 class Workspace:
@@ -23,10 +26,12 @@ class Workspace:
 
     @classmethod
     def default(cls, folder: Path | None = None, db_url: str = "", root: Path | None = None) -> Workspace:
-        """The TA's workspace: `folder` (default autograder/, relative to the course root) and the
-        gradebook `db_url`, else $COURSE_DB_URL, else the SQLite file in the folder."""
+        """The TA's workspace: `folder`, else $COURSE_WORKSPACE, else autograder/ (relative to the
+        course root), and the gradebook `db_url`, else $COURSE_DB_URL, else the SQLite file in the
+        folder. nbgrader_config.py reads the same, so plain nbgrader and formgrader agree."""
         root = Path(root or repo_root())
-        return cls(root, (root / (folder or "autograder")).resolve(), db_url or os.environ.get("COURSE_DB_URL", ""))
+        folder = folder or os.environ.get(WORKSPACE_ENV) or "autograder"
+        return cls(root, (root / folder).resolve(), db_url or os.environ.get(DB_ENV, ""))
 
     @property
     def gradebook(self) -> str:

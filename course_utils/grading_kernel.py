@@ -61,11 +61,12 @@ def _drop_working_folder() -> None:
 
 
 def _preload() -> None:
-    import keras  # noqa: F401
     import numpy  # noqa: F401
-    import tensorflow as tf
 
     import course_utils.grading_agent  # noqa: F401
+    from course_utils.quiet import import_tensorflow
+
+    tf = import_tensorflow()
     threads = os.environ.get("COURSE_KERNEL_THREADS")
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))

@@ -18,3 +18,19 @@ CONFIGS = semester_configs()
 def test_source_notebook_passes_its_hidden_tests_under_every_semester(config, notebook):
     run = run_notebook(notebook, config, budget="ci")
     assert run.ok, f"{notebook.name} under {config.name} ({run.seconds:.0f} s):\n{run.error[-6000:]}"
+
+
+def test_the_first_cell_prints_no_tensorflow_start_up_notice(tmp_path, monkeypatch):
+    """import_tensorflow(), as the notebooks' first cell calls it, in a real Jupyter kernel, which
+    shows what TensorFlow's C++ side writes to the process's stderr (except under pytest: hence
+    the variable removed)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+
+    cell = nbformat.v4.new_code_cell("from course_utils.quiet import import_tensorflow\n\ntf = import_tensorflow()\n"
+                                     "import keras\nprint(int(tf.reduce_sum(tf.ones(3))))")
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert [o.get("text") for o in cell.outputs] == ["3\n"], cell.outputs

@@ -23,7 +23,7 @@ from course_utils import __version__
 from course_utils.config import CONFIG_NAME, default_config_path, load_config, read_raw, to_toml
 
 # Paths relative to course_utils/; a folder stands for every file under it.
-STUDENT = ("__init__.py", "config.py", "plots.py", "data", "models")
+STUDENT = ("__init__.py", "config.py", "plots.py", "quiet.py", "data", "models")
 INSTRUCTOR_ONLY = ("checks", "reference", "tools", "cli.py", "grading_kernel.py", "grading_agent.py")
 # The grading box (tools/box.py) holds the student bundle and these, read-only: the kernel
 # that runs a submission and the agent that answers the grader's probes. No check: every

@@ -179,6 +179,13 @@ def _check_points(points: Mapping[str, Any], source: str) -> None:
 
 SCHEMA["points"] = _POINTS
 
+# [feedback] show_values: per assignment, whether a student's feedback shows a failed check's
+# values (what the code gave, what was expected) or only what is wrong.
+SCHEMA["feedback"] = {
+    "show_values": (dict, lambda table: all(isinstance(v, bool) for v in table.values()),
+                    "a table mapping assignments to true (show the values) or false (say only what is wrong)"),
+}
+
 
 def _check_consistency(config: Mapping[str, Any], source: str) -> None:
     """Rules that tie several keys together."""

@@ -38,10 +38,10 @@
 # Training budgets come from the course config: on your laptop each model trains for a few
 # minutes (a progress bar shows how far it is).
 
-# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "39f50c962c9457298088b28c36f1da80", "grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
-import os
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "bff1d960e4e71e527f4203a555635072", "grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+from course_utils.quiet import import_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import_tensorflow()   # TensorFlow and Keras, without their start-up notices in this notebook
 from pathlib import Path
 
 import keras
@@ -347,7 +347,7 @@ plots.show_rows([vae_decoder.predict(prior, verbose=0), cae_decoder.predict(prio
                 ["VAE decoder", "CAE decoder"], size=0.8)
 plt.suptitle("decoding random codes z ~ N(0, I)", y=1.02);
 
-# %% [markdown] deletable=false editable=false nbgrader={"cell_type": "markdown", "checksum": "38ccc910ca95ecc4b3039128a1974899", "grade": false, "grade_id": "q_ae_vs_vae", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["cae", "run_vae", "vae_figures"]} deletable=false editable=false nbgrader={"cell_type": "markdown", "checksum": "38ccc910ca95ecc4b3039128a1974899", "grade": false, "grade_id": "q_ae_vs_vae", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 1 (3 points).** Compare the reconstructions of the autoencoder and of the
 # VAE, and what their decoders make of random codes $z \sim \mathcal N(0, I)$. Why are VAE
 # reconstructions usually blurrier, and what does the KL term do to the latent space (use
@@ -539,7 +539,7 @@ plots.show_images([m for _, m in lr_runs.values()], titles=list(lr_runs), column
 # %% [markdown]
 # YOUR ANSWER HERE
 
-# %% [markdown] deletable=false editable=false nbgrader={"cell_type": "markdown", "checksum": "1b7620ffe4ac60ddefba8c4878b87c44", "grade": false, "grade_id": "q_gan_fragility", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_gan", "gan_lr"]} deletable=false editable=false nbgrader={"cell_type": "markdown", "checksum": "1b7620ffe4ac60ddefba8c4878b87c44", "grade": false, "grade_id": "q_gan_fragility", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 3 (3 points).** GAN training is known to be fragile. Explain why, naming mode
 # collapse and the non-stationary game between the two networks, and what the balance
 # between generator and discriminator has to do with it. Use your learning-rate comparison
@@ -747,7 +747,7 @@ plots.show_rows([images[:10] for images in samples.values()],
 # nothing about any single image, and it is only comparable between sets of the same size
 # scored with the same feature network.
 
-# %% [markdown] deletable=false editable=false nbgrader={"cell_type": "markdown", "checksum": "19162e01d554becbc6c8ee21e207d23f", "grade": false, "grade_id": "q_vae_vs_gan", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_fashion_vae", "run_fashion_gan", "frechet"]} deletable=false editable=false nbgrader={"cell_type": "markdown", "checksum": "19162e01d554becbc6c8ee21e207d23f", "grade": false, "grade_id": "q_vae_vs_gan", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 4 (3 points).** Compare the VAE and the GAN on Fashion-MNIST and on the 64x64
 # images: sample quality (sharpness), diversity, whether the model gives a likelihood (or a
 # bound on it), and how stable the training was. Use your samples and Fréchet scores; what

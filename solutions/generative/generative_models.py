@@ -39,9 +39,9 @@
 # minutes (a progress bar shows how far it is).
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
-import os
+from course_utils.quiet import import_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import_tensorflow()   # TensorFlow and Keras, without their start-up notices in this notebook
 from pathlib import Path
 
 import keras
@@ -358,7 +358,7 @@ plots.show_rows([vae_decoder.predict(prior, verbose=0), cae_decoder.predict(prio
                 ["VAE decoder", "CAE decoder"], size=0.8)
 plt.suptitle("decoding random codes z ~ N(0, I)", y=1.02);
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_ae_vs_vae", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["cae", "run_vae", "vae_figures"]} nbgrader={"grade": false, "grade_id": "q_ae_vs_vae", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 1 (3 points).** Compare the reconstructions of the autoencoder and of the
 # VAE, and what their decoders make of random codes $z \sim \mathcal N(0, I)$. Why are VAE
 # reconstructions usually blurrier, and what does the KL term do to the latent space (use
@@ -572,7 +572,7 @@ plots.show_images([m for _, m in lr_runs.values()], titles=list(lr_runs), column
 # %% [markdown]
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_gan_fragility", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_gan", "gan_lr"]} nbgrader={"grade": false, "grade_id": "q_gan_fragility", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 3 (3 points).** GAN training is known to be fragile. Explain why, naming mode
 # collapse and the non-stationary game between the two networks, and what the balance
 # between generator and discriminator has to do with it. Use your learning-rate comparison
@@ -791,7 +791,7 @@ plots.show_rows([images[:10] for images in samples.values()],
 # nothing about any single image, and it is only comparable between sets of the same size
 # scored with the same feature network.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_vae_vs_gan", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_fashion_vae", "run_fashion_gan", "frechet"]} nbgrader={"grade": false, "grade_id": "q_vae_vs_gan", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 4 (3 points).** Compare the VAE and the GAN on Fashion-MNIST and on the 64x64
 # images: sample quality (sharpness), diversity, whether the model gives a likelihood (or a
 # bound on it), and how stable the training was. Use your samples and Fréchet scores; what

@@ -36,9 +36,9 @@
 # seed) is in the config too, and the setup cell below prints it.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
-import os
+from course_utils.quiet import import_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import_tensorflow()   # TensorFlow and Keras, without their start-up notices in this notebook
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -268,7 +268,7 @@ for fraction, (model, split, score) in results.items():
 # %% nbgrader={"grade": true, "grade_id": "test_text2text_accuracy_split3", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # Hidden: as above, on the third training fraction.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_splits", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_text2text", "errors_text2text"]} nbgrader={"grade": false, "grade_id": "q_splits", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 1 (3 points).** How does the exact match change from the largest to the smallest
 # training fraction, and which kinds of queries fail first (use the error plots)? Why does
 # reading the query reversed help an LSTM encoder-decoder?
@@ -331,7 +331,7 @@ plots.show_sequences(data.test.x_img[:6], titles=[f"read: {p.strip()}" for p in 
 # Hidden: the grader trains a fresh build_image2text on its own split (test queries are
 # written with handwriting no training query uses) and requires a minimum exact match.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_image2text", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_image2text"]} nbgrader={"grade": false, "grade_id": "q_image2text", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 2 (3 points).** Compare image2text with text2text on the same split. Where
 # does the extra difficulty come from, and are its mistakes of the same kinds?
 #
@@ -391,7 +391,7 @@ plots.show_sequences(drawn[:6], titles=[f"{q.strip()} -> read {r.strip()!r}"
 # Hidden: the grader trains a fresh build_text2image on its own split and requires a
 # minimum semantic accuracy of the drawn answers, read by the digit classifier.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_text2image", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_text2image"]} nbgrader={"grade": false, "grade_id": "q_text2image", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 3 (3 points).** What do the drawn digits look like, and why? Why does a
 # model trained with a pixel-wise loss draw blurry "average" digits, and what would
 # change with a VAE or GAN decoder?
@@ -424,7 +424,7 @@ for layers in (1, 2):
 model = build_text2text(QUERY_LEN, ANSWER_LEN, len(VOCAB), encoder_layers=2)
 assert model.output_shape == (None, ANSWER_LEN, len(VOCAB))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "q_deeper", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
+# %% [markdown] course={"refers_to": ["run_deeper"]} nbgrader={"grade": false, "grade_id": "q_deeper", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 4 (3 points).** What did the second encoder layer change (accuracy, speed of
 # learning, time per epoch)? Student reports quote "99.81% with a second encoder LSTM":
 # what would you ask before believing such a number?

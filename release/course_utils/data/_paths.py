@@ -8,6 +8,11 @@ CACHE_DIR_ENV = "COURSE_CACHE_DIR"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
 
 
+class DataFallbackWarning(UserWarning):
+    """A loader fell back to the sample shipped with the package: the full data set was not found.
+    Its own category, so that a student's feedback can leave out the grading machine's data notices."""
+
+
 def data_dir(path=None):
     """Return the data folder as a `Path`, or `None` when there is none.
 

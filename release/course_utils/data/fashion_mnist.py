@@ -123,6 +123,7 @@ def load_fashion_mnist(data_dir=None, *, download=True):
         f"{', '.join(FASHION_MNIST_FILES)} from {FASHION_MNIST_URL} and put them in a folder "
         f"named by the environment variable {_paths.DATA_DIR_ENV}, or pass data_dir=that folder, "
         f"or copy them to {cache}; on Debian or Ubuntu, `apt install dataset-fashion-mnist` also works.",
+        _paths.DataFallbackWarning,
         stacklevel=2,
     )
     return _read_sample(verify(_paths.EMBEDDED_DIR / SAMPLE_FILE, SAMPLE_SHA256))

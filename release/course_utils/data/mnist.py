@@ -55,6 +55,7 @@ def load_mnist(data_dir=None, *, download=True):
         f"the full MNIST was not found and {reason}. To use all 70,000 digits, get "
         f"{MNIST_FILE} from {MNIST_URL} and put it in a folder named by the environment "
         f"variable {_paths.DATA_DIR_ENV}, or pass data_dir=that folder, or copy it to {cached}.",
+        _paths.DataFallbackWarning,
         stacklevel=2,
     )
     return _read_sample(verify(_paths.EMBEDDED_DIR / SAMPLE_FILE, SAMPLE_SHA256))

@@ -34,12 +34,25 @@ def _meta(gid, **kw):
                          "locked": False, **kw}}
 
 
-def make_course(root: Path) -> Workspace:
-    """A course with one assignment 'probe': a solution cell, a test with hidden tests, a second pair."""
+FIGURE = "import matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1])\nplt.show()"
+QUESTION = ("**Question.** What does your figure of $y = x$ show?\n\n=== BEGIN MARK SCHEME ===\n"
+            "SECRET-SCHEME: 1 point for the slope\n=== END MARK SCHEME ===")
+
+
+def make_course(root: Path, written: bool = False) -> Workspace:
+    """A course with one assignment 'probe': a solution cell, a test with hidden tests, a second pair;
+    `written` adds a figure and a written question (a task, with a mark scheme) that refers to it."""
     root.mkdir(parents=True, exist_ok=True)
     config = (repo_root() / "nbgrader_config.py").read_text()
     (root / "nbgrader_config.py").write_text(config.replace("course = load_config()", f"course = {{'grading': {GRADING!r}}}"))
-    write_course_config(root, {"probe": {"test_interp": 2, "test_after": 1}})
+    points = {"test_interp": 2, "test_after": 1, **({"q_figure": 2} if written else {})}
+    write_course_config(root, {"probe": points})
+    question = [
+        new_code_cell(FIGURE, metadata=_meta("figure", locked=True)),
+        new_markdown_cell(QUESTION, metadata={**_meta("q_figure", task=True, locked=True, points=2),
+                                              "course": {"refers_to": ["figure"]}}),
+        new_markdown_cell("YOUR ANSWER HERE"),
+    ] if written else []
     cells = [
         new_markdown_cell("# Probe", metadata=_meta("intro", locked=True)),
         new_code_cell("### BEGIN SOLUTION\n" + GOOD + "\n### END SOLUTION", metadata=_meta("interp", solution=True)),
@@ -49,6 +62,7 @@ def make_course(root: Path) -> Workspace:
                       "### END HIDDEN TESTS", metadata=_meta("test_interp", grade=True, locked=True, points=2)),
         new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", metadata=_meta("work", solution=True)),
         new_code_cell("assert x == 1", metadata=_meta("test_after", grade=True, locked=True, points=1)),
+        *question,
     ]
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})

@@ -10,16 +10,24 @@
    through nbgrader's Gradebook API, then record the state file that marks it done.
 
 A run killed halfway resumes where it stopped: a submission is done only once its state
-file is written, after its grades were merged; merging overwrites the autograded fields
-of that submission's cells, so nothing is lost or counted twice. Manual grades already
-given are kept.
+file says its grades were merged; merging overwrites the autograded fields of that
+submission's cells, so nothing is lost or counted twice. Manual grades already given are
+kept. A submission graded but not merged (killed in between) is merged by the next run, or
+by `merge_left` (`course merge`), from the worker's gradebook its state names.
+
+Shards: `shard=(i, n)` grades only the submissions whose student id hashes to shard i of n
+(`shard_of`: the same slice on every run and machine), so n processes on machines that share
+the workspace grade a class between them; they merge one at a time (`gradebook_lock`), and
+`status` shows, from any of them, what is graded, failed, running and left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
 import queue
 import subprocess
 import sys
@@ -66,6 +74,39 @@ def fingerprint(ws: Workspace, assignment: str, student: str, stamp: str) -> str
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'I/N' -> (I, N): shard I of N, counted from 0; ValueError saying how to write one."""
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r} is not I/N: write the shard's number I (from 0) and the number of "
+                         f"shards N, e.g. --shard 0/2 and --shard 1/2 for two halves") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"--shard {text}: the shard's number must be 0 to N - 1 and N at least 1 "
+                         f"(the shards of {max(n, 1)} are {', '.join(f'{k}/{max(n, 1)}' for k in range(min(max(n, 1), 4)))}"
+                         f"{', ...' if n > 4 else ''})")
+    return i, n
+
+
+def shard_of(student: str, n: int) -> int:
+    """The shard (0 to n - 1) that grades `student`: from the id alone, the same on every run and machine."""
+    return int.from_bytes(hashlib.sha256(student.encode()).digest()[:8], "big") % n
+
+
+@contextlib.contextmanager
+def gradebook_lock(ws: Workspace):
+    """One writer at a time into the workspace's gradebook, across the processes (and machines) that
+    share the workspace folder: shards register and merge under it."""
+    import fcntl
+
+    with open(ws.folder / "gradebook.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def register(ws: Workspace, assignment: str, db_url: str = "") -> None:
@@ -169,34 +210,38 @@ def warm_shared_cache(ws: Workspace, assignment: str) -> None:
 
 def autograde(ws: Workspace, assignment: str, students: list[str] | None = None, workers: int = 0,
               redo: bool = False, extra: list[str] = (), progress: bool = True,
-              grading: dict | None = None) -> list[Outcome]:
-    """Grade the named students' submissions of `assignment` (default: all) with `workers` in parallel,
-    each kernel in a grading box of its own (box.py). `grading` holds the limits (course.toml's
-    [grading] by default)."""
+              grading: dict | None = None, shard: tuple[int, int] | None = None) -> list[Outcome]:
+    """Grade the named students' submissions of `assignment` (default: all; with `shard` (i, n), only
+    those of shard i of n) with `workers` in parallel, each kernel in a grading box of its own
+    (box.py). `grading` holds the limits (course.toml's [grading] by default)."""
     from tqdm.auto import tqdm
 
     sandbox = sandbox_or_exit()
     grading = grading or load_config()["grading"]
     workers = workers or default_workers(grading)
+    writable_or_exit(ws)
     available = submitted_students(ws, assignment)
     missing = sorted(set(students or []) - set(available))
     if missing:
         raise SystemExit(f"course autograde: no submission of {assignment} for {', '.join(missing)} "
                          f"in {ws.submitted()} (run `course collect` first)")
+    chosen = [s for s in students or available if shard is None or shard_of(s, shard[1]) == shard[0]]
+    merge_left(ws, assignment)
     outcomes, todo = [], []
     grader = grader_stamp(ws, assignment)
-    for student in students or available:
+    for student in chosen:
         stamp = fingerprint(ws, assignment, student, grader)
         state = ws.read_state(assignment, student)
-        if not redo and state.get("status") == "graded" and state.get("fingerprint") == stamp:
+        if (not redo and state.get("status") == "graded" and state.get("merged", True)
+                and state.get("fingerprint") == stamp):
             outcomes.append(Outcome(student, "skipped", state.get("seconds", 0.0), "already graded"))
         else:
             todo.append((student, stamp))
     if not todo:
         return outcomes
 
-    ws.folder.mkdir(parents=True, exist_ok=True)
-    register(ws, assignment)
+    with gradebook_lock(ws):
+        register(ws, assignment)
     if not box.unsafe():  # unboxed kernels share the grader's cache anyway
         warm_shared_cache(ws, assignment)
     workers = min(workers, len(todo))
@@ -214,6 +259,10 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
 
     def job(student: str) -> tuple[Outcome, str]:
         url = slots.get()
+        running = ws.running_file(assignment, student)
+        running.parent.mkdir(parents=True, exist_ok=True)
+        running.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "shard": shard,
+                                       "started": time.time()}))
         try:
             return _grade_one(ws, assignment, student, url, threads, limit_s, list(extra)), url
         finally:
@@ -226,20 +275,110 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
             for future in as_completed(futures):
                 student, stamp = futures[future]
                 outcome, url = future.result()
+                state = {"fingerprint": stamp, "status": outcome.status, "seconds": round(outcome.seconds, 1),
+                         "reason": outcome.reason, "sandbox": sandbox, "notebooks": outcome.notebooks,
+                         "merged": outcome.status != "graded", "scratch": url}
+                ws.write_state(assignment, student, state)   # graded, not yet merged: merge_left finishes it
                 if outcome.status == "graded":
-                    merge(url, ws.gradebook, assignment, student)
-                ws.write_state(assignment, student, {
-                    "fingerprint": stamp, "status": outcome.status, "seconds": round(outcome.seconds, 1),
-                    "reason": outcome.reason, "sandbox": sandbox, "notebooks": outcome.notebooks})
+                    with gradebook_lock(ws):
+                        merge(url, ws.gradebook, assignment, student)
+                    ws.write_state(assignment, student, {**state, "merged": True})
+                ws.running_file(assignment, student).unlink(missing_ok=True)
                 outcomes.append(outcome)
                 bar.set_postfix_str(f"{student}: {outcome.status}", refresh=False)
                 bar.update(1)
     finally:
         bar.close()
-        for path in slots_dir.glob("*"):
-            path.unlink()
-        slots_dir.rmdir()
+        for student, _ in todo:   # this run's markers go, whatever stopped it
+            ws.running_file(assignment, student).unlink(missing_ok=True)
+        if not any(not ws.read_state(assignment, s).get("merged", True) for s, _ in todo):
+            for path in slots_dir.glob("*"):
+                path.unlink()
+            slots_dir.rmdir()
+        # else (interrupted while merging): the scratch gradebooks stay for merge_left (`course merge`)
     return sorted(outcomes, key=lambda o: o.student)
+
+
+def writable_or_exit(ws: Workspace) -> None:
+    """Stop, naming the fix, before grading into a workspace this process cannot write."""
+    try:
+        ws.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=ws.folder, prefix=".writable-"):
+            pass
+    except OSError as e:
+        raise SystemExit(f"course autograde: cannot write the workspace {ws.folder} ({e.strerror}): every shard "
+                         f"writes its state and scratch gradebooks there; give this user write access, or pass "
+                         f"--workspace a shared folder it can write") from None
+
+
+def merge_left(ws: Workspace, assignment: str) -> list[str]:
+    """Merge every submission that was graded but not merged (a run killed in between), from the
+    worker's gradebook its state names; one whose gradebook is gone is left to be graded again.
+    Returns the students merged."""
+    merged = []
+    folder = ws.folder / "state" / assignment
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        state = json.loads(path.read_text())
+        if state.get("status") != "graded" or state.get("merged", True):
+            continue
+        student = path.stem
+        scratch = Path(state.get("scratch", "").removeprefix("sqlite:///"))
+        if not scratch.is_file():
+            ws.write_state(assignment, student, {**state, "status": "lost", "reason": "graded, but its scratch "
+                                                 "gradebook is gone before the merge: graded again next run"})
+            continue
+        with gradebook_lock(ws):
+            merge(state["scratch"], ws.gradebook, assignment, student)
+        ws.write_state(assignment, student, {**state, "merged": True})
+        merged.append(student)
+    return merged
+
+
+def status(ws: Workspace, assignment: str) -> dict:
+    """What is graded, failed, running and left of `assignment`, from the workspace alone (any machine
+    that shares it): counts, the running students, and an ETA from the mean seconds of those graded."""
+    states = {s: ws.read_state(assignment, s) for s in submitted_students(ws, assignment)}
+    running_dir = ws.folder / "running" / assignment
+    running = sorted(p.stem for p in running_dir.glob("*.json") if _alive(p)) if running_dir.is_dir() else []
+    graded = [s for s, st in states.items() if st.get("status") == "graded" and st.get("merged", True)]
+    failed = [s for s, st in states.items() if st.get("status") == "failed" and s not in running]
+    left = [s for s in states if s not in graded and s not in failed and s not in running]
+    seconds = [states[s]["seconds"] for s in graded if states[s].get("seconds")]
+    mean = sum(seconds) / len(seconds) if seconds else None
+    eta = None if mean is None else mean * (len(left) + len(running) / 2) / max(1, len(running))
+    return {"assignment": assignment, "submissions": len(states), "graded": len(graded), "failed": failed,
+            "running": running, "left": len(left), "mean_seconds": mean, "eta_seconds": eta}
+
+
+def _alive(marker: Path) -> bool:
+    """Whether the grader that wrote a running marker may still run: on this host, its pid lives;
+    on another host there is no telling, so yes."""
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    if info.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(info.get("pid", 0)), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def format_status(st: dict) -> str:
+    """`status` as the lines `course status` prints."""
+    eta = "unknown (nothing graded yet)" if st["eta_seconds"] is None else (
+        f"about {st['eta_seconds'] / 60:.0f} min at {max(1, len(st['running']))} running "
+        f"({st['mean_seconds']:.0f} s per submission)")
+    lines = [f"{st['assignment']}: {st['submissions']} submissions: {st['graded']} graded, {len(st['failed'])} failed, "
+             f"{len(st['running'])} running, {st['left']} left; done in {eta}"]
+    if st["running"]:
+        lines.append(f"running: {', '.join(st['running'])}")
+    if st["failed"]:
+        lines.append(f"failed (course autograde {st['assignment']} {' '.join(st['failed'])} grades them again): "
+                     f"{', '.join(st['failed'])}")
+    return "\n".join(lines)
 
 
 def format_outcomes(outcomes: list[Outcome]) -> str:

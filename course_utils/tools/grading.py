@@ -1,4 +1,4 @@
-"""The TA's commands: collect, autograde, formgrader, feedback, export (wired into `course`)."""
+"""The TA's commands: collect, autograde, merge, status, formgrader, feedback, export (wired into `course`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from course_utils.tools import autograde, box, collect, feedback
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
-COMMANDS = ("collect", "autograde", "formgrader", "feedback", "export")
+COMMANDS = ("collect", "autograde", "merge", "status", "formgrader", "feedback", "export")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -29,6 +29,12 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--redo", action="store_true", help="grade again even what is graded and unchanged")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade WITHOUT the bubblewrap box (a trusted demo only: marked in the output and state)")
+    p.add_argument("--shard", help="I/N: grade only shard I (from 0) of N, by student id (one per machine "
+                                   "or cluster task, all on one shared workspace)")
+    p = sub.add_parser("merge", parents=[ws], help="merge what killed shards graded but did not merge")
+    p.add_argument("assignment")
+    p = sub.add_parser("status", parents=[ws], help="graded, failed, running and left, with an ETA")
+    p.add_argument("assignment")
     p = sub.add_parser("formgrader", parents=[ws], help="grade written answers in nbgrader's formgrader, "
                                                         "on this workspace's gradebook")
     p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
@@ -53,13 +59,26 @@ def run(args) -> int:
     if args.command == "autograde":
         if args.unsafe_no_sandbox:
             os.environ[box.UNSAFE_ENV] = "1"  # read by this process and by nbgrader's, which inherit it
-        outcomes = autograde.autograde(ws, args.assignment, args.students or None, args.workers, args.redo)
+        try:
+            shard = autograde.parse_shard(args.shard) if args.shard else None
+        except ValueError as e:
+            print(f"course autograde: {e}", file=sys.stderr)
+            return 2
+        outcomes = autograde.autograde(ws, args.assignment, args.students or None, args.workers, args.redo,
+                                       shard=shard)
         print(autograde.format_outcomes(outcomes))
         failed = [o.student for o in outcomes if o.status == "failed"]
         if failed:
             print(f"course autograde: {len(failed)} submission(s) could not be graded: {', '.join(failed)} "
                   "(see the reasons above; fix and run again: graded ones are skipped)", file=sys.stderr)
             return 1
+        return 0
+    if args.command == "merge":
+        merged = autograde.merge_left(ws, args.assignment)
+        print(f"merged {len(merged)} submission(s){': ' + ', '.join(merged) if merged else ''}")
+        return 0
+    if args.command == "status":
+        print(autograde.format_status(autograde.status(ws, args.assignment)))
         return 0
     if args.command == "formgrader":
         from course_utils.tools import formgrader

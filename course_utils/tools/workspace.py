@@ -43,6 +43,10 @@ class Workspace:
     def state_file(self, assignment: str, student: str) -> Path:
         return self.folder / "state" / assignment / f"{student}.json"
 
+    def running_file(self, assignment: str, student: str) -> Path:
+        """Written while a submission is being graded (host, pid, shard, start), removed when done."""
+        return self.folder / "running" / assignment / f"{student}.json"
+
     def read_state(self, assignment: str, student: str) -> dict:
         path = self.state_file(assignment, student)
         return json.loads(path.read_text()) if path.exists() else {}

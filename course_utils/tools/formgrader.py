@@ -41,7 +41,7 @@ def server_command(ws: Workspace, port: int, token: str | None = None) -> tuple[
     config.write_text(json.dumps({"ServerApp": {"jpserver_extensions": EXTENSIONS}}, indent=1) + "\n")
     cmd = [sys.executable, "-m", "jupyter_server", f"--config={config}", f"--ServerApp.root_dir={ws.root}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           "--ServerApp.open_browser=False"]
+           "--ServerApp.open_browser=False", "--ServerApp.default_url=/formgrader"]
     if os.geteuid() == 0:   # a container's root, as in CI: the server is on loopback only
         cmd.append("--ServerApp.allow_root=True")
     if token is not None:
@@ -53,7 +53,7 @@ def serve(ws: Workspace, port: int) -> int:
     """Run formgrader on `ws` until interrupted; exit status."""
     cmd, env = server_command(ws, port)
     print(f"formgrader: gradebook {ws.gradebook}, submissions in {ws.folder / 'submitted'}\n"
-          f"open the URL printed below and go to /formgrader (Ctrl-C stops it)", flush=True)
+          f"open the URL printed below (Ctrl-C stops it)", flush=True)
     try:
         return subprocess.call(cmd, cwd=ws.root, env=env)
     except KeyboardInterrupt:

@@ -13,7 +13,6 @@ reports the time and the first failing cell of each run.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ On the tiny course of test_grading.py."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from course_utils import cli
-from course_utils.tools import autograde
+from course_utils.tools import autograde, grading
 from course_utils.tools.workspace import Workspace
 from tests.test_grading import GOOD, GRADING, WRONG, hand_in, make_course, scores, submission
 
@@ -62,8 +63,7 @@ def test_the_shards_split_a_class_the_same_way_everywhere():
 
 
 def test_two_concurrent_shards_give_the_grades_of_one_run(course):
-    one = _workspace(course, "one")
-    autograde.autograde(one, "probe", workers=2, progress=False, grading=GRADING)
+    one = _one_run(course)
     two = _workspace(course, "two")
     graded = {}
 
@@ -81,6 +81,37 @@ def test_two_concurrent_shards_give_the_grades_of_one_run(course):
     assert _submission_rows(two) == sorted(STUDENTS)
     st = autograde.status(two, "probe")
     assert (st["graded"], st["failed"], st["running"], st["left"]) == (4, [], [], 0)
+
+
+def _one_run(course: Workspace) -> Workspace:
+    """The unsharded run on SQLite (graded once per module)."""
+    one = Workspace(course.root, course.root / "one")
+    if not one.folder.exists():
+        shutil.copytree(course.submitted(), one.submitted())
+    autograde.autograde(one, "probe", workers=2, progress=False, grading=GRADING)
+    return one
+
+
+def _export_rows(ws: Workspace, path: Path) -> list[dict]:
+    assert grading.export(ws, path) == 0
+    return sorted(({k: v for k, v in row.items() if k != "timestamp"} for row in csv.DictReader(path.open())),
+                  key=lambda row: row["student_id"])
+
+
+def test_concurrent_shards_merge_into_a_real_postgres_gradebook_as_into_sqlite(course, postgres, tmp_path):
+    one = _one_run(course)
+    pg = Workspace(course.root, course.root / "postgres", postgres("shards"))
+    shutil.copytree(course.submitted(), pg.submitted())
+    threads = [threading.Thread(target=autograde.autograde, args=(pg, "probe"),
+                                kwargs=dict(workers=1, progress=False, grading=GRADING, shard=(i, 2)))
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {s: scores(pg, s) for s in STUDENTS} == {s: scores(one, s) for s in STUDENTS}
+    assert _submission_rows(pg) == sorted(STUDENTS)
+    assert _export_rows(pg, tmp_path / "pg.csv") == _export_rows(one, tmp_path / "sqlite.csv")
 
 
 def test_a_shard_stopped_while_merging_loses_and_doubles_nothing(course, monkeypatch):

@@ -17,6 +17,7 @@ TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course autograde ASSIGNMENT [STUDENT ...] [--workers K] [--redo] [--shard I/N]
     course merge ASSIGNMENT                             merge what killed shards graded but did not merge
     course status ASSIGNMENT                            graded, failed, running, left, ETA
+    course cluster slurm ASSIGNMENT --tasks N [--submit]   the shards as a SLURM job array + merge job
     course formgrader [--port N]                        grade written answers (nbgrader's formgrader)
     course feedback ASSIGNMENT [STUDENT ...] [--require-manual]   HTML per student, hidden tests hidden
     course export [--to grades.csv] [--require-manual]  the grades CSV for the LMS

@@ -213,3 +213,98 @@ def postgres():
     yield create
     as_postgres(f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- A real SLURM, single node --------------------------------------------------------------
+# Debian's slurm-wlm and munge: slurmctld and slurmd of the test session's own (a config, state
+# and logs in a temporary folder, their own ports), started as root and stopped afterwards;
+# installed with apt-get when they are missing. Without them a test is skipped locally and
+# fails in CI.
+
+def _slurm_installed() -> bool:
+    if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "install", "-y", "-qq", "--no-install-recommends", "slurm-wlm", "munge"],
+                ["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "slurm-wlm", "munge"]):
+        subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
+        if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """The environment (SLURM_CONF) under which sbatch, squeue and scancel reach a fresh one-node cluster."""
+    import tempfile
+    import time
+
+    if os.geteuid() != 0 or not _slurm_installed():
+        message = "no SLURM to start (Debian: apt-get install slurm-wlm munge, as root)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test grading on SLURM: {message}")
+        pytest.skip(message)
+    folder = tempfile.mkdtemp(prefix="course-slurm-")
+    host = socket.gethostname().split(".")[0]
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    conf = os.path.join(folder, "slurm.conf")
+    with open(conf, "w") as f:
+        f.write(f"""ClusterName=course
+SlurmctldHost={host}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation={folder}/state
+SlurmdSpoolDir={folder}/spool
+SlurmctldPidFile={folder}/slurmctld.pid
+SlurmdPidFile={folder}/slurmd.pid
+SlurmctldLogFile={folder}/slurmctld.log
+SlurmdLogFile={folder}/slurmd.log
+SlurmctldPort={ports[0]}
+SlurmdPort={ports[1]}
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+NodeName={host} CPUs={os.cpu_count() or 1} State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+""")
+    for sub in ("state", "spool"):
+        os.makedirs(os.path.join(folder, sub))
+    started_munge = subprocess.run(["munge", "-n"], capture_output=True).returncode != 0
+    if started_munge:
+        if not os.path.exists("/etc/munge/munge.key"):
+            subprocess.run(["mungekey", "--create"], capture_output=True, check=True)
+        os.makedirs("/run/munge", exist_ok=True)
+        shutil.chown("/run/munge", "munge", "munge")
+        subprocess.run(["runuser", "-u", "munge", "--", "munged"], capture_output=True, check=True)
+    env = dict(os.environ, SLURM_CONF=conf)
+    subprocess.run(["slurmctld", "-f", conf], env=env, capture_output=True, check=True)
+    subprocess.run(["slurmd", "-f", conf], env=env, capture_output=True, check=True)
+    deadline = time.monotonic() + 60
+    while subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True).stdout.strip() != "idle":
+        if time.monotonic() > deadline:
+            pytest.fail(f"SLURM did not come up: {open(os.path.join(folder, 'slurmctld.log')).read()[-2000:]}")
+        time.sleep(0.5)
+    yield env
+    subprocess.run(["scancel", "--full", "-u", "root"], env=env, capture_output=True)
+    for name in ("slurmd", "slurmctld"):
+        try:
+            with open(os.path.join(folder, f"{name}.pid")) as f:
+                os.kill(int(f.read().strip()), 15)
+        except (OSError, ValueError):
+            pass
+    if started_munge:
+        subprocess.run(["pkill", "-x", "munged"], capture_output=True)
+    time.sleep(1)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -11,13 +11,15 @@ from course_utils.tools import autograde, box, collect, feedback
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
-COMMANDS = ("collect", "autograde", "merge", "status", "formgrader", "feedback", "export")
+COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     ws = argparse.ArgumentParser(add_help=False, parents=[common])
     ws.add_argument("--workspace", type=Path, help="grading folder (default: autograder/)")
     ws.add_argument("--db", default="", help="gradebook URL (default: $COURSE_DB_URL, else the workspace's SQLite)")
+    ws.add_argument("--course", type=Path, help="the course folder: source/, release/, nbgrader_config.py "
+                                                "(default: this repository)")
     p = sub.add_parser("collect", parents=[ws], help="an LMS download (zip or folder) -> submitted/")
     p.add_argument("assignment")
     p.add_argument("download", type=Path, help="zip or folder of files named <student>_<anything>")
@@ -35,6 +37,15 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("assignment")
     p = sub.add_parser("status", parents=[ws], help="graded, failed, running and left, with an ETA")
     p.add_argument("assignment")
+    p = sub.add_parser("cluster", parents=[ws], help="grade on a cluster: SLURM job-array scripts, one shard a task")
+    p.add_argument("kind", choices=["slurm"])
+    p.add_argument("assignment")
+    p.add_argument("--tasks", type=int, required=True, help="array tasks, one shard each")
+    p.add_argument("--cpus", type=int, default=1, help="CPUs per task (default 1)")
+    p.add_argument("--partition", default="", help="SLURM partition")
+    p.add_argument("--time", default="", help="time limit per task, as sbatch takes it (e.g. 2:00:00)")
+    p.add_argument("--mem", default="", help="memory per task, as sbatch takes it (e.g. 8G)")
+    p.add_argument("--submit", action="store_true", help="sbatch the array and the merge job after it")
     p = sub.add_parser("formgrader", parents=[ws], help="grade written answers in nbgrader's formgrader, "
                                                         "on this workspace's gradebook")
     p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
@@ -50,7 +61,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """Run one TA command; return the exit status."""
-    ws = Workspace.default(args.workspace, args.db)
+    ws = Workspace.default(args.workspace, args.db, args.course)
     if args.command == "collect":
         ids = collect.roster_ids(ws, args.roster)
         found = collect.collect(ws, args.assignment, args.download, ids)
@@ -79,6 +90,22 @@ def run(args) -> int:
         return 0
     if args.command == "status":
         print(autograde.format_status(autograde.status(ws, args.assignment)))
+        return 0
+    if args.command == "cluster":
+        from course_utils.config import load_config
+        from course_utils.tools import cluster
+
+        try:
+            grade, merge = cluster.write_slurm(ws, args.assignment, cluster.SlurmJob(
+                args.tasks, args.cpus, args.partition, args.time, args.mem), load_config()["grading"]["kernel_threads"])
+        except ValueError as e:
+            print(f"course cluster: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {grade} ({args.tasks} tasks) and {merge}")
+        if args.submit:
+            array, after = cluster.submit(grade, merge)
+            print(f"submitted: array {array}, merge {after} after it; follow with `course status "
+                  f"{args.assignment}` or `squeue -j {array}`")
         return 0
     if args.command == "formgrader":
         from course_utils.tools import formgrader

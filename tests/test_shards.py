@@ -160,3 +160,26 @@ def test_a_workspace_the_shard_cannot_write_is_an_error_naming_the_fix(course, t
     blocked.write_text("")
     with pytest.raises(SystemExit, match="cannot write the workspace"):
         autograde.autograde(Workspace(course.root, blocked / "ws"), "probe", progress=False, grading=GRADING)
+
+
+def test_a_gradebook_server_that_cannot_be_reached_is_an_error_naming_the_fix(course, tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ws = Workspace(course.root, tmp_path / "ws", f"postgresql+psycopg://course:secret@127.0.0.1:{port}/grades")
+    with pytest.raises(SystemExit, match="cannot reach the gradebook") as stopped:
+        autograde.autograde(ws, "probe", progress=False, grading=GRADING)
+    assert "secret" not in str(stopped.value) and "--db" in str(stopped.value)
+    assert not ws.folder.exists()   # nothing written
+
+
+def test_submitting_without_slurm_says_where_to_run_it(course, tmp_path, monkeypatch, capsys):
+    from course_utils.tools import cluster
+
+    grade, merge = cluster.write_slurm(Workspace(course.root, tmp_path / "ws"), "probe", cluster.SlurmJob(2))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit, match="sbatch is not on PATH"):
+        cluster.submit(grade, merge)
+

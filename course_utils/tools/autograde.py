@@ -219,6 +219,7 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
     sandbox = sandbox_or_exit()
     grading = grading or load_config()["grading"]
     workers = workers or default_workers(grading)
+    reachable_or_exit(ws)
     writable_or_exit(ws)
     available = submitted_students(ws, assignment)
     missing = sorted(set(students or []) - set(available))
@@ -297,6 +298,25 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
             slots_dir.rmdir()
         # else (interrupted while merging): the scratch gradebooks stay for merge_left (`course merge`)
     return sorted(outcomes, key=lambda o: o.student)
+
+
+def reachable_or_exit(ws: Workspace) -> None:
+    """Stop, naming the fix, when the gradebook is a database server this process cannot reach (a
+    SQLite file is made where it is missing)."""
+    if not ws.db_url or ws.db_url.startswith("sqlite"):
+        return
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(ws.db_url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as e:  # noqa: BLE001 - any driver's error: a missing driver, a refused connection
+        reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        safe = sqlalchemy.engine.make_url(ws.db_url).render_as_string(hide_password=True) if "://" in ws.db_url else ws.db_url
+        raise SystemExit(f"course autograde: cannot reach the gradebook {safe} ({reason}): start the database, or "
+                         f"fix --db / $COURSE_DB_URL (postgresql+psycopg://user@host:port/database)") from None
 
 
 def writable_or_exit(ws: Workspace) -> None:

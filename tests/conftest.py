@@ -101,16 +101,27 @@ def write_course_config(root, points):
 BROWSER_PACKAGES = ("chromium", "chromium-driver")
 
 
-def _chromium() -> tuple[str, str] | None:
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if (browser and driver) or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return (browser, driver) if browser and driver else None
+def apt_install(packages, ready) -> bool:
+    """`ready()`, after installing Debian `packages` with apt-get when it is false and this is root
+    (first from the package lists there are, then after refreshing them)."""
+    if ready():
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=900)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES],
-                   env=env, capture_output=True, timeout=1800)
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
+    for cmd in (install, ["apt-get", "update", "-qq"], install):
+        subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
+        if ready():
+            return True
+    return False
+
+
+def _chromium() -> tuple[str, str] | None:
+    def found():
+        return shutil.which("chromium") and shutil.which("chromedriver")
+
+    return (shutil.which("chromium"), shutil.which("chromedriver")) if apt_install(BROWSER_PACKAGES, found) else None
 
 
 @pytest.fixture(scope="session")
@@ -164,17 +175,10 @@ def browser(chromium, request, tmp_path):
 def _postgres_bin():
     import glob
 
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
-                    ["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"]):
-            subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
-            found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-            if found:
-                break
-    return os.path.dirname(found[-1]) if found else None
+    def found():
+        return sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+
+    return os.path.dirname(found()[-1]) if apt_install(["postgresql"], found) else None
 
 
 @pytest.fixture(scope="session")
@@ -222,18 +226,8 @@ def postgres():
 # fails in CI.
 
 def _slurm_installed() -> bool:
-    if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
-        return True
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return False
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "install", "-y", "-qq", "--no-install-recommends", "slurm-wlm", "munge"],
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "slurm-wlm", "munge"]):
-        subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
-        if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
-            return True
-    return False
+    return apt_install(["slurm-wlm", "munge"],
+                       lambda: all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")))
 
 
 @pytest.fixture(scope="session")

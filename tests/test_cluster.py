@@ -15,7 +15,7 @@ import pytest
 from course_utils import cli
 from course_utils.tools import autograde
 from course_utils.tools.workspace import Workspace
-from tests.test_grading import GOOD, GRADING, WRONG, hand_in, make_course, scores, submission
+from tests.test_grading import GOOD, GRADING, WRONG, course_with, scores
 
 STUDENTS = {f"s{i:02d}": GOOD if i % 2 else WRONG for i in range(5)}
 TASKS = 3
@@ -23,10 +23,7 @@ TASKS = 3
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    ws = make_course(tmp_path_factory.mktemp("course") / "course")
-    for student, code in STUDENTS.items():
-        hand_in(ws, student, submission(ws, code))
-    return ws
+    return course_with(tmp_path_factory.mktemp("course") / "course", STUDENTS)
 
 
 def _squeue(env, job: str) -> list[tuple[str, str]]:

@@ -73,6 +73,14 @@ def make_course(root: Path, written: bool = False) -> Workspace:
     return Workspace(root, root / "grading")
 
 
+def course_with(root: Path, students: dict[str, str]) -> Workspace:
+    """make_course, with each student's interpolate code handed in."""
+    ws = make_course(root)
+    for student, code in students.items():
+        hand_in(ws, student, submission(ws, code))
+    return ws
+
+
 def submission(ws: Workspace, interp: str = GOOD, work: str = "x = 1", edit=None) -> nbformat.NotebookNode:
     nb = nbformat.read(ws.root / "release" / "probe" / "probe.ipynb", as_version=4)
     for cell in nb.cells:

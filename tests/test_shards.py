@@ -17,17 +17,14 @@ import pytest
 from course_utils import cli
 from course_utils.tools import autograde, grading
 from course_utils.tools.workspace import Workspace
-from tests.test_grading import GOOD, GRADING, WRONG, hand_in, make_course, scores, submission
+from tests.test_grading import GOOD, GRADING, WRONG, course_with, scores
 
 STUDENTS = {f"s{i:02d}": GOOD if i % 2 else WRONG for i in range(4)}   # shard 0 of 2: s01; 1: the rest
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    ws = make_course(tmp_path_factory.mktemp("course") / "course")
-    for student, code in STUDENTS.items():
-        hand_in(ws, student, submission(ws, code))
-    return ws
+    return course_with(tmp_path_factory.mktemp("course") / "course", STUDENTS)
 
 
 def _workspace(course: Workspace, name: str) -> Workspace:

@@ -54,6 +54,7 @@ def test_the_scripts_hold_the_array_the_shard_and_the_merge_after_it(course, tmp
     assert not (tmp_path / "none").exists()
 
 
+@pytest.mark.slow
 def test_a_cancelled_task_rerun_gives_the_grades_of_one_run(course, slurm, tmp_path, capsys, monkeypatch):
     one = Workspace(course.root, course.root / "one")
     shutil.copytree(course.submitted(), one.submitted())

@@ -95,6 +95,7 @@ def _export_rows(ws: Workspace, path: Path) -> list[dict]:
                   key=lambda row: row["student_id"])
 
 
+@pytest.mark.slow
 def test_concurrent_shards_merge_into_a_real_postgres_gradebook_as_into_sqlite(course, postgres, tmp_path):
     one = _one_run(course)
     pg = Workspace(course.root, course.root / "postgres", postgres("shards"))

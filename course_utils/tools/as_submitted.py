@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
+
+from course_utils.tools.notebooks import released_notebook
 
 KEY = "course_submitted_outputs"   # notebook metadata: {grade id: [outputs]} between the two steps
 MARK = "as_submitted"              # metadata of an inserted cell: {"course": {MARK: grade id}}
@@ -114,9 +115,8 @@ def references(release_nb) -> dict[str, list[str]]:
 
 def released_references(release_directory: str, resources) -> dict[str, list[str]]:
     """`references` of the release notebook that this submission answers ({} if there is none)."""
-    info = resources["nbgrader"]
-    path = Path(release_directory) / info["assignment"] / f"{info['notebook']}.ipynb"
-    return references(nbformat.read(path, as_version=4)) if path.exists() else {}
+    release = released_notebook(release_directory, resources)
+    return references(release) if release is not None else {}
 
 
 def submitted_cell(grade_id: str, outputs: list) -> NotebookNode:
@@ -137,15 +137,15 @@ class ShowSubmittedOutputs(NbGraderPreprocessor):
     release_directory = Unicode("", help="the course's release/ folder").tag(config=True)
 
     def preprocess(self, nb, resources):
-        kept = nb.metadata.pop(KEY, None) or {}
+        kept = nb.metadata.pop(KEY, None) or {}   # cleaned by KeepSubmittedOutputs; the kernel never sees it
         refers = released_references(self.release_directory, resources)
-        cells, budget = [], [MAX_TOTAL]
+        cells = []
         for cell in nb.cells:
             if cell.metadata.get("course", {}).get(MARK):
                 continue  # an inserted cell from an earlier run, or one the student forged
             cells.append(cell)
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if gid in refers and (utils.is_task(cell) or utils.is_grade(cell)):
-                cells += [submitted_cell(ref, clean_outputs(kept.get(ref, []), budget)) for ref in refers[gid]]
+                cells += [submitted_cell(ref, kept.get(ref, [])) for ref in refers[gid]]
         nb.cells = cells
         return nb, resources

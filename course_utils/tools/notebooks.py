@@ -61,3 +61,12 @@ def solution_namespace(assignment: str, notebook: str, setup_ids=("setup",), roo
         if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade_id") in setup_ids):
             exec(compile(cell.source, f"<{notebook}:{meta.get('grade_id')}>", "exec"), namespace)
     return namespace
+
+
+def released_notebook(release_directory: str, resources) -> nbformat.NotebookNode | None:
+    """The release notebook that the submission nbgrader is converting answers (resources["nbgrader"]
+    names it), or None when the release has none."""
+    info = resources["nbgrader"]
+    path = Path(release_directory) / info["assignment"] / f"{info['notebook']}.ipynb"
+    return nbformat.read(path, as_version=4) if path.exists() else None
+

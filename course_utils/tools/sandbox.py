@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -42,6 +41,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from course_utils.tools import box, verdicts
+from course_utils.tools.notebooks import released_notebook
 
 
 
@@ -317,11 +317,10 @@ class RestoreMissingCells(NbGraderPreprocessor):
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", None) == {}:
                 del cell.metadata["nbgrader"]
-        info = resources["nbgrader"]
-        path = Path(self.release_directory) / info["assignment"] / f"{info['notebook']}.ipynb"
-        if not path.exists():
+        release = released_notebook(self.release_directory, resources)
+        if release is None:
             return nb, resources
-        released = nbformat.read(path, as_version=4).cells
+        released = release.cells
         present = {c.metadata.nbgrader["grade_id"] for c in nb.cells if _grade_id(c)}
         for position, cell in enumerate(released):
             gid = _grade_id(cell)

@@ -197,8 +197,12 @@ def warm_shared_cache(ws: Workspace, assignment: str) -> None:
     notebooks = (ws.root / "release" / assignment).glob("*.ipynb")
     if not any("load_feature_classifier" in nb.read_text() for nb in notebooks):
         return
+    from course_utils.models.frechet import feature_classifier_path
+
     mode = os.environ.get("COURSE_BUDGET") or "grading"
     examples = load_config()["generative"]["sizes"]["feature_examples"][mode]
+    if examples > 0 and feature_classifier_path(examples).is_file():
+        return   # trained by an earlier run: every shard and cluster task would pay ~10 s to load it
     code = ("from course_utils.models.frechet import load_feature_classifier; "
             f"load_feature_classifier(max_train_examples={int(examples)})")
     run = subprocess.run([sys.executable, "-c", code], cwd=ws.root, env=grading_env(), capture_output=True,

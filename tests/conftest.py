@@ -6,10 +6,12 @@ import http.server
 import os
 import shutil
 import socket
-import subprocess
 import threading
 
 import pytest
+
+from tests import services
+from tests.services import apt_install
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -101,22 +103,6 @@ def write_course_config(root, points):
 BROWSER_PACKAGES = ("chromium", "chromium-driver")
 
 
-def apt_install(packages, ready) -> bool:
-    """`ready()`, after installing Debian `packages` with apt-get when it is false and this is root
-    (first from the package lists there are, then after refreshing them)."""
-    if ready():
-        return True
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return False
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]
-    for cmd in (install, ["apt-get", "update", "-qq"], install):
-        subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
-        if ready():
-            return True
-    return False
-
-
 def _chromium() -> tuple[str, str] | None:
     def found():
         return shutil.which("chromium") and shutil.which("chromedriver")
@@ -167,138 +153,25 @@ def browser(chromium, request, tmp_path):
     driver.quit()
 
 
-# --- A real Postgres, for the gradebook -----------------------------------------------------
-# Debian's postgresql, a cluster of the test session's own on 127.0.0.1 (a free port), run by
-# the postgres system user; installed with apt-get when it can (root); without it a test is
-# skipped locally and fails in CI.
+# --- The real Postgres and SLURM (tests/services.py): skipped locally, a failure in CI, when missing.
 
-def _postgres_bin():
-    import glob
-
-    def found():
-        return sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-
-    return os.path.dirname(found()[-1]) if apt_install(["postgresql"], found) else None
+def _started(service, what: str):
+    try:
+        with service() as started:
+            yield started
+    except services.Unavailable as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test {what}: {e}")
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="session")
 def postgres():
     """A function that creates a fresh database on a real Postgres and returns its SQLAlchemy URL."""
-    import tempfile
-
-    bindir = _postgres_bin()
-    if bindir is None or os.geteuid() != 0:
-        message = "no Postgres to start (Debian: apt-get install postgresql, as root)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test the Postgres gradebook: {message}")
-        pytest.skip(message)
-    folder = tempfile.mkdtemp(prefix="course-postgres-")
-    os.chmod(folder, 0o755)
-    shutil.chown(folder, "postgres", "postgres")
-    data = os.path.join(folder, "data")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-
-    def as_postgres(*cmd):
-        return subprocess.run(["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True,
-                              timeout=120, check=True)
-
-    as_postgres(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "course", "--no-sync")
-    as_postgres(f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(folder, "log"), "-w", "-o",
-                f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off", "start")
-    import psycopg
-
-    def create(name: str) -> str:
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=course dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://course@127.0.0.1:{port}/{name}"
-
-    yield create
-    as_postgres(f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-# --- A real SLURM, single node --------------------------------------------------------------
-# Debian's slurm-wlm and munge: slurmctld and slurmd of the test session's own (a config, state
-# and logs in a temporary folder, their own ports), started as root and stopped afterwards;
-# installed with apt-get when they are missing. Without them a test is skipped locally and
-# fails in CI.
-
-def _slurm_installed() -> bool:
-    return apt_install(["slurm-wlm", "munge"],
-                       lambda: all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")))
+    yield from _started(services.postgres_server, "the Postgres gradebook")
 
 
 @pytest.fixture(scope="session")
 def slurm():
     """The environment (SLURM_CONF) under which sbatch, squeue and scancel reach a fresh one-node cluster."""
-    import tempfile
-    import time
-
-    if os.geteuid() != 0 or not _slurm_installed():
-        message = "no SLURM to start (Debian: apt-get install slurm-wlm munge, as root)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test grading on SLURM: {message}")
-        pytest.skip(message)
-    folder = tempfile.mkdtemp(prefix="course-slurm-")
-    host = socket.gethostname().split(".")[0]
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    conf = os.path.join(folder, "slurm.conf")
-    with open(conf, "w") as f:
-        f.write(f"""ClusterName=course
-SlurmctldHost={host}
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-StateSaveLocation={folder}/state
-SlurmdSpoolDir={folder}/spool
-SlurmctldPidFile={folder}/slurmctld.pid
-SlurmdPidFile={folder}/slurmd.pid
-SlurmctldLogFile={folder}/slurmctld.log
-SlurmdLogFile={folder}/slurmd.log
-SlurmctldPort={ports[0]}
-SlurmdPort={ports[1]}
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-NodeName={host} CPUs={os.cpu_count() or 1} State=UNKNOWN
-PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
-""")
-    for sub in ("state", "spool"):
-        os.makedirs(os.path.join(folder, sub))
-    started_munge = subprocess.run(["munge", "-n"], capture_output=True).returncode != 0
-    if started_munge:
-        if not os.path.exists("/etc/munge/munge.key"):
-            subprocess.run(["mungekey", "--create"], capture_output=True, check=True)
-        os.makedirs("/run/munge", exist_ok=True)
-        shutil.chown("/run/munge", "munge", "munge")
-        subprocess.run(["runuser", "-u", "munge", "--", "munged"], capture_output=True, check=True)
-    env = dict(os.environ, SLURM_CONF=conf)
-    subprocess.run(["slurmctld", "-f", conf], env=env, capture_output=True, check=True)
-    subprocess.run(["slurmd", "-f", conf], env=env, capture_output=True, check=True)
-    deadline = time.monotonic() + 60
-    while subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True).stdout.strip() != "idle":
-        if time.monotonic() > deadline:
-            pytest.fail(f"SLURM did not come up: {open(os.path.join(folder, 'slurmctld.log')).read()[-2000:]}")
-        time.sleep(0.5)
-    yield env
-    subprocess.run(["scancel", "--full", "-u", "root"], env=env, capture_output=True)
-    for name in ("slurmd", "slurmctld"):
-        try:
-            with open(os.path.join(folder, f"{name}.pid")) as f:
-                os.kill(int(f.read().strip()), 15)
-        except (OSError, ValueError):
-            pass
-    if started_munge:
-        subprocess.run(["pkill", "-x", "munged"], capture_output=True)
-    time.sleep(1)
-    shutil.rmtree(folder, ignore_errors=True)
+    yield from _started(services.slurm_cluster, "grading on SLURM")

@@ -18,6 +18,7 @@ TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course merge ASSIGNMENT                             merge what killed shards graded but did not merge
     course status ASSIGNMENT                            graded, failed, running, left, ETA
     course cluster slurm ASSIGNMENT --tasks N [--submit]   the shards as a SLURM job array + merge job
+    course cluster k8s ASSIGNMENT --tasks N --image IMG   the shards as a Kubernetes Indexed Job
     course formgrader [--port N]                        grade written answers (nbgrader's formgrader)
     course feedback ASSIGNMENT [STUDENT ...] [--require-manual]   HTML per student, hidden tests hidden
     course export [--to grades.csv] [--require-manual]  the grades CSV for the LMS

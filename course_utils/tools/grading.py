@@ -37,15 +37,25 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("assignment")
     p = sub.add_parser("status", parents=[ws], help="graded, failed, running and left, with an ETA")
     p.add_argument("assignment")
-    p = sub.add_parser("cluster", parents=[ws], help="grade on a cluster: SLURM job-array scripts, one shard a task")
-    p.add_argument("kind", choices=["slurm"])
+    p = sub.add_parser("cluster", parents=[ws], help="grade on a cluster, one shard a task: SLURM job-array "
+                                                     "scripts, a Kubernetes Indexed Job, or the task itself")
+    p.add_argument("kind", choices=["slurm", "k8s", "task"],
+                   help="slurm: write (and --submit) the sbatch scripts; k8s: write (and --submit) the Job "
+                        "manifest; task: grade this task's shard (what each array task or pod runs)")
     p.add_argument("assignment")
-    p.add_argument("--tasks", type=int, required=True, help="array tasks, one shard each")
+    p.add_argument("--tasks", type=int, required=True, help="tasks (array tasks, pods), one shard each")
     p.add_argument("--cpus", type=int, default=1, help="CPUs per task (default 1)")
-    p.add_argument("--partition", default="", help="SLURM partition")
-    p.add_argument("--time", default="", help="time limit per task, as sbatch takes it (e.g. 2:00:00)")
-    p.add_argument("--mem", default="", help="memory per task, as sbatch takes it (e.g. 8G)")
-    p.add_argument("--submit", action="store_true", help="sbatch the array and the merge job after it")
+    p.add_argument("--workers", type=int, default=0, help="task: parallel graders (default: [grading] workers)")
+    p.add_argument("--partition", default="", help="slurm: the partition")
+    p.add_argument("--time", default="", help="slurm: time limit per task, as sbatch takes it (e.g. 2:00:00)")
+    p.add_argument("--mem", default="", help="memory per task, as sbatch (8G) or Kubernetes (8Gi) takes it")
+    p.add_argument("--image", default="", help="k8s: the grading image, built from the Containerfile")
+    p.add_argument("--claim", default="course-grading",
+                   help="k8s: the PersistentVolumeClaim with workspace/ and data/ (default: course-grading)")
+    p.add_argument("--db-secret", default="", help="k8s: a Secret whose key `url` is the Postgres gradebook URL")
+    p.add_argument("--namespace", default="", help="k8s: the namespace")
+    p.add_argument("--submit", action="store_true", help="sbatch the array and the merge job after it, or "
+                                                         "kubectl apply the Job")
     p = sub.add_parser("formgrader", parents=[ws], help="grade written answers in nbgrader's formgrader, "
                                                         "on this workspace's gradebook")
     p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
@@ -92,21 +102,7 @@ def run(args) -> int:
         print(autograde.format_status(autograde.status(ws, args.assignment)))
         return 0
     if args.command == "cluster":
-        from course_utils.config import load_config
-        from course_utils.tools import cluster
-
-        try:
-            grade, merge = cluster.write_slurm(ws, args.assignment, cluster.SlurmJob(
-                args.tasks, args.cpus, args.partition, args.time, args.mem), load_config()["grading"]["kernel_threads"])
-        except ValueError as e:
-            print(f"course cluster: {e}", file=sys.stderr)
-            return 2
-        print(f"wrote {grade} ({args.tasks} tasks) and {merge}")
-        if args.submit:
-            array, after = cluster.submit(grade, merge)
-            print(f"submitted: array {array}, merge {after} after it; follow with `course status "
-                  f"{args.assignment}` or `squeue -j {array}`")
-        return 0
+        return run_cluster(ws, args)
     if args.command == "formgrader":
         from course_utils.tools import formgrader
 
@@ -116,6 +112,38 @@ def run(args) -> int:
     if args.command == "export":
         return export(ws, args.to, args.require_manual)
     raise ValueError(args.command)
+
+
+def run_cluster(ws: Workspace, args) -> int:
+    """`course cluster slurm|k8s|task`; the exit status."""
+    from course_utils.config import load_config
+    from course_utils.tools import cluster
+
+    threads = load_config()["grading"]["kernel_threads"]
+    try:
+        if args.kind == "task":
+            return cluster.run_task(ws, args.assignment, args.tasks, args.workers)
+        if args.kind == "k8s":
+            path = cluster.write_k8s(ws, args.assignment, cluster.KubeJob(
+                args.tasks, args.image, args.claim, args.db_secret, args.namespace, args.cpus,
+                args.mem or "4Gi"), threads)
+            print(f"wrote {path} (an Indexed Job of {args.tasks} pods)")
+            if args.submit:
+                print(cluster.apply(path))
+                print(f"follow with `kubectl get pods -l assignment={args.assignment}`, and `course status "
+                      f"{args.assignment}` where the claim {args.claim} is mounted")
+            return 0
+        grade, merge = cluster.write_slurm(ws, args.assignment, cluster.SlurmJob(
+            args.tasks, args.cpus, args.partition, args.time, args.mem), threads)
+    except ValueError as e:
+        print(f"course cluster {args.kind}: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {grade} ({args.tasks} tasks) and {merge}")
+    if args.submit:
+        array, after = cluster.submit(grade, merge)
+        print(f"submitted: array {array}, merge {after} after it; follow with `course status "
+              f"{args.assignment}` or `squeue -j {array}`")
+    return 0
 
 
 def write_feedback(ws: Workspace, assignment: str, students: list[str] | None = None,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course_utils.tools.nbgrader_run import gradebook
+from course_utils.tools.roster import read_roster, save_roster
 from course_utils.tools.workspace import Workspace
 
 
@@ -43,27 +44,18 @@ class Collected:
         return "\n".join(lines)
 
 
-def read_roster(path: Path) -> list[dict]:
-    """Students from a CSV with an `id` column (nbgrader's roster format: id,first_name,last_name,email)."""
-    import csv
-
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "id" not in rows[0]:
-        raise SystemExit(f"{path}: a roster needs a header row with an 'id' column "
-                         "(id,first_name,last_name,email)")
-    return [{k: (v or None) for k, v in row.items() if k in ("id", "first_name", "last_name", "email")}
-            for row in rows]
-
-
 def roster_ids(ws: Workspace, roster: Path | None = None) -> list[str]:
-    """The roster's student ids; a roster file given is first imported into the gradebook."""
+    """The roster's student ids; a roster file given is first saved in the workspace (roster.py)
+    and imported into the gradebook."""
     ws.folder.mkdir(parents=True, exist_ok=True)
+    students = read_roster(roster) if roster is not None else []
     with gradebook(ws.gradebook) as gb:
-        if roster is not None:
-            for row in read_roster(roster):
-                gb.update_or_create_student(row["id"], **{k: v for k, v in row.items() if k != "id"})
+        for s in students:
+            gb.update_or_create_student(s.id, first_name=s.first_name or None, last_name=s.last_name or None,
+                                        email=s.email or None)
         ids = sorted(s.id for s in gb.students)
+    if students:
+        save_roster(ws, students)
     if not ids:
         raise SystemExit("course collect: no students in the gradebook; give the roster once with "
                          "--roster roster.csv (columns id,first_name,last_name,email)")

@@ -29,6 +29,7 @@ import json
 import os
 import socket
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,40 @@ def register(ws: Workspace, assignment: str, db_url: str = "") -> None:
     with tempfile.TemporaryDirectory() as scratch:
         nbgrader("generate_assignment", assignment, "--force", f"--CourseDirectory.db_url={db_url or ws.gradebook}",
                  f"--CourseDirectory.release_directory={scratch}", root=ws.root)
+
+
+def registered(ws: Workspace, assignment: str, grader: str) -> Path:
+    """Register `assignment` in the workspace's gradebook, once per grader stamp (every shard after
+    the first finds it done); the path of an empty SQLite gradebook holding the same registration,
+    which each worker's scratch gradebook copies instead of running nbgrader again."""
+    folder = ws.folder / "registered" / assignment
+    template = folder / f"{grader[:20]}.db"
+    done = folder / "gradebook.sha256"     # which gradebook (a hash: its URL may hold a password) and grader
+    key = hashlib.sha256(f"{ws.gradebook}\n{grader}".encode()).hexdigest()
+    with gradebook_lock(ws):
+        if not template.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob("*.db"):
+                old.unlink()
+            partial = folder / f".{os.getpid()}.partial.db"
+            partial.unlink(missing_ok=True)
+            register(ws, assignment, f"sqlite:///{partial}")
+            os.replace(partial, template)
+        if not (done.exists() and done.read_text() == key and _has_assignment(ws.gradebook, assignment)):
+            register(ws, assignment)
+            done.write_text(key)
+    return template
+
+
+def _has_assignment(url: str, assignment: str) -> bool:
+    """Whether the gradebook at `url` holds `assignment` (a gradebook made anew since holds nothing)."""
+    from nbgrader.api import MissingEntry
+
+    with gradebook(url) as gb:
+        try:
+            return bool(gb.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            return False
 
 
 def submitted_students(ws: Workspace, assignment: str) -> list[str]:
@@ -245,18 +280,15 @@ def autograde(ws: Workspace, assignment: str, students: list[str] | None = None,
     if not todo:
         return outcomes
 
-    with gradebook_lock(ws):
-        register(ws, assignment)
+    template = registered(ws, assignment, grader)
     if not box.unsafe():  # unboxed kernels share the grader's cache anyway
         warm_shared_cache(ws, assignment)
     workers = min(workers, len(todo))
     slots_dir = Path(tempfile.mkdtemp(prefix="slots-", dir=ws.folder))
     slots: queue.Queue[str] = queue.Queue()
-    with ThreadPoolExecutor(workers) as pool:   # scratch gradebooks, one per worker
-        urls = [f"sqlite:///{slots_dir / f'worker-{i}.db'}" for i in range(workers)]
-        list(pool.map(lambda url: register(ws, assignment, url), urls))
-    for url in urls:
-        slots.put(url)
+    for i in range(workers):   # scratch gradebooks, one per worker
+        shutil.copyfile(template, slots_dir / f"worker-{i}.db")
+        slots.put(f"sqlite:///{slots_dir / f'worker-{i}.db'}")
 
     n_notebooks = max(1, len(list((ws.root / "release" / assignment).glob("*.ipynb"))))
     limit_s = grading["notebook_timeout"] * n_notebooks + 300  # the notebook deadline is enforced inside

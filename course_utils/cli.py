@@ -22,6 +22,9 @@ TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course formgrader [--port N]                        grade written answers (nbgrader's formgrader)
     course feedback ASSIGNMENT [STUDENT ...] [--require-manual]   HTML per student, hidden tests hidden
     course export [--to grades.csv] [--require-manual]  the grades CSV for the LMS
+    course similarity ASSIGNMENT [--to DIR] [--top N] [--threshold T]
+                                                        the most similar pairs of submissions, HTML and
+                                                        CSV (it flags pairs to read; it decides nothing)
 
 Every command takes --config PATH: the semester config to use (default: $COURSE_CONFIG,
 else course.toml); nbgrader and the notebooks' kernels inherit it.

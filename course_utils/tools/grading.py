@@ -1,4 +1,5 @@
-"""The TA's commands: collect, autograde, merge, status, formgrader, feedback, export (wired into `course`)."""
+"""The TA's commands: collect, autograde, merge, status, formgrader, feedback, export, similarity
+(wired into `course`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from course_utils.tools import autograde, box, collect, feedback
+from course_utils.tools import autograde, box, collect, feedback, similarity
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
-COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export")
+COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export", "similarity")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -67,6 +68,16 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("students", nargs="*", help="student ids (default: all autograded)")
     p = sub.add_parser("export", parents=[ws, manual], help="write the grades CSV for the LMS")
     p.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV path (default: grades.csv)")
+    p = sub.add_parser("similarity", parents=[ws], help="the most similar pairs of submissions (copydetect), "
+                                                        "an HTML report and a CSV: it flags, never decides")
+    p.add_argument("assignment")
+    p.add_argument("--to", type=Path, help="folder for ASSIGNMENT.html and ASSIGNMENT.csv "
+                                           "(default: <workspace>/similarity/)")
+    p.add_argument("--top", type=_positive, default=similarity.TOP,
+                   help=f"pairs shown and printed, at most (default: {similarity.TOP})")
+    p.add_argument("--threshold", type=_fraction, default=similarity.THRESHOLD,
+                   help="show the pairs whose score (the larger of A->B and B->A) is at least this, from 0 "
+                        f"to 1 (default: {similarity.THRESHOLD})")
 
 
 def run(args) -> int:
@@ -111,6 +122,8 @@ def run(args) -> int:
         return write_feedback(ws, args.assignment, args.students or None, args.require_manual)
     if args.command == "export":
         return export(ws, args.to, args.require_manual)
+    if args.command == "similarity":
+        return run_similarity(ws, args)
     raise ValueError(args.command)
 
 
@@ -143,6 +156,31 @@ def run_cluster(ws: Workspace, args) -> int:
         array, after = cluster.submit(grade, merge)
         print(f"submitted: array {array}, merge {after} after it; follow with `course status "
               f"{args.assignment}` or `squeue -j {array}`")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {value}")
+    return value
+
+
+def run_similarity(ws: Workspace, args) -> int:
+    """`course similarity ASSIGNMENT`: the report and the CSV; exit status (2: nothing to compare)."""
+    try:
+        report = similarity.similarity(ws, args.assignment, args.to, args.top, args.threshold)
+    except similarity.SimilarityError as e:
+        print(f"course similarity: {e}", file=sys.stderr)
+        return 2
+    print(similarity.format_report(report))
     return 0
 
 

@@ -22,6 +22,8 @@ TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course formgrader [--port N]                        grade written answers (nbgrader's formgrader)
     course feedback ASSIGNMENT [STUDENT ...] [--require-manual]   HTML per student, hidden tests hidden
     course export [--to grades.csv] [--require-manual]  the grades CSV for the LMS
+    course report ASSIGNMENT [--to report.html]         one HTML page: scores, questions, failures,
+                                                        time, memory, incidents, ungraded, failed
 
 Every command takes --config PATH: the semester config to use (default: $COURSE_CONFIG,
 else course.toml); nbgrader and the notebooks' kernels inherit it.

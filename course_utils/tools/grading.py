@@ -1,4 +1,4 @@
-"""The TA's commands: collect, autograde, merge, status, formgrader, feedback, export (wired into `course`)."""
+"""The TA's commands: collect, autograde, merge, status, formgrader, feedback, export, report (wired into `course`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from course_utils.tools import autograde, box, collect, feedback
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
-COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export")
+COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export", "report")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -67,6 +67,10 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("students", nargs="*", help="student ids (default: all autograded)")
     p = sub.add_parser("export", parents=[ws, manual], help="write the grades CSV for the LMS")
     p.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV path (default: grades.csv)")
+    p = sub.add_parser("report", parents=[ws], help="one HTML page: scores, questions, why tests failed, time, "
+                                                    "memory, incidents, ungraded answers, failed submissions")
+    p.add_argument("assignment")
+    p.add_argument("--to", type=Path, help="HTML path (default: <workspace>/reports/ASSIGNMENT.html)")
 
 
 def run(args) -> int:
@@ -111,6 +115,15 @@ def run(args) -> int:
         return write_feedback(ws, args.assignment, args.students or None, args.require_manual)
     if args.command == "export":
         return export(ws, args.to, args.require_manual)
+    if args.command == "report":
+        from course_utils.tools import report
+
+        try:
+            print(report.write_report(ws, args.assignment, args.to))
+        except ValueError as e:
+            print(f"course report: {e}", file=sys.stderr)
+            return 2
+        return 0
     raise ValueError(args.command)
 
 

@@ -25,6 +25,8 @@ TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course similarity ASSIGNMENT [--to DIR] [--top N] [--threshold T]
                                                         the most similar pairs of submissions, HTML and
                                                         CSV (it flags pairs to read; it decides nothing)
+    course report ASSIGNMENT [--to report.html]         one HTML page: scores, questions, failures,
+                                                        time, memory, incidents, ungraded, failed
 
 Every command takes --config PATH: the semester config to use (default: $COURSE_CONFIG,
 else course.toml); nbgrader and the notebooks' kernels inherit it.

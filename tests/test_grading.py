@@ -300,5 +300,5 @@ def test_collect_without_roster_says_how_to_give_one(tmp_path):
 
 def test_the_cli_lists_the_ta_commands():
     out = subprocess.run([sys.executable, "-m", "course_utils.cli", "--help"], capture_output=True, text=True).stdout
-    for command in ("collect", "autograde", "feedback", "export", "corpus", "similarity"):
+    for command in ("collect", "autograde", "feedback", "export", "corpus", "similarity", "report", "cluster"):
         assert command in out

@@ -1,5 +1,5 @@
-"""The TA's commands: collect, autograde, merge, status, formgrader, feedback, export, similarity
-(wired into `course`)."""
+"""The TA's commands: collect, autograde, merge, status, cluster, formgrader, feedback, export,
+similarity, report (wired into `course`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from course_utils.tools import autograde, box, collect, feedback, similarity
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
-COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export", "similarity")
+COMMANDS = ("collect", "autograde", "merge", "status", "cluster", "formgrader", "feedback", "export", "similarity",
+            "report")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
@@ -78,6 +79,10 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=_fraction, default=similarity.THRESHOLD,
                    help="show the pairs whose score (the larger of A->B and B->A) is at least this, from 0 "
                         f"to 1 (default: {similarity.THRESHOLD})")
+    p = sub.add_parser("report", parents=[ws], help="one HTML page: scores, questions, why tests failed, time, "
+                                                    "memory, incidents, ungraded answers, failed submissions")
+    p.add_argument("assignment")
+    p.add_argument("--to", type=Path, help="HTML path (default: <workspace>/reports/ASSIGNMENT.html)")
 
 
 def run(args) -> int:
@@ -124,6 +129,15 @@ def run(args) -> int:
         return export(ws, args.to, args.require_manual)
     if args.command == "similarity":
         return run_similarity(ws, args)
+    if args.command == "report":
+        from course_utils.tools import report
+
+        try:
+            print(report.write_report(ws, args.assignment, args.to))
+        except ValueError as e:
+            print(f"course report: {e}", file=sys.stderr)
+            return 2
+        return 0
     raise ValueError(args.command)
 
 

@@ -15,6 +15,8 @@ Fashion-MNIST (penultimate layer), a stand-in for the Inception network of FID:
     features = extractor.image_features(images)     # (N, 64) float64
 """
 
+import os
+
 import numpy as np
 
 from course_utils.data import _paths
@@ -131,7 +133,7 @@ def load_feature_classifier(cache=True, *, epochs=FEATURE_EPOCHS, max_train_exam
     (x, y), _ = load_fashion_mnist(download=download)
     if 0 < max_train_examples < len(x):
         x, y = x[:max_train_examples], y[:max_train_examples]
-    path = _paths.cache_dir() / f"feature_classifier-v{CACHE_VERSION}-{len(x)}-e{epochs}.weights.h5"
+    path = feature_classifier_path(len(x), epochs)
     if cache and path.is_file():
         model = build_feature_classifier(compile=False)  # for features only
         try:
@@ -140,9 +142,16 @@ def load_feature_classifier(cache=True, *, epochs=FEATURE_EPOCHS, max_train_exam
         except Exception:  # a corrupt or stale file: train again
             path.unlink(missing_ok=True)
     model = train_feature_classifier(x, y, epochs=epochs, verbose=verbose)
-    if cache:
-        model.save_weights(path)
+    if cache:  # whole or not at all: another process may be training and reading the same file
+        partial = path.with_name(f".{os.getpid()}-{path.name}")
+        model.save_weights(partial)
+        os.replace(partial, path)
     return FeatureExtractor(model)
+
+
+def feature_classifier_path(n_examples, epochs=FEATURE_EPOCHS):
+    """Where `load_feature_classifier` caches the weights trained on `n_examples` images: Path."""
+    return _paths.cache_dir() / f"feature_classifier-v{CACHE_VERSION}-{n_examples}-e{epochs}.weights.h5"
 
 
 _DEFAULT = {}

@@ -21,7 +21,9 @@ TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course cluster k8s ASSIGNMENT --tasks N --image IMG   the shards as a Kubernetes Indexed Job
     course formgrader [--port N]                        grade written answers (nbgrader's formgrader)
     course feedback ASSIGNMENT [STUDENT ...] [--require-manual]   HTML per student, hidden tests hidden
-    course export [--to grades.csv] [--require-manual]  the grades CSV for the LMS
+    course export [--lms nbgrader|brightspace|canvas|moodle] [--to FILE] [--assignment A ...]
+                  [--per-question] [--missing empty|zero] [--item KEY=LABEL] [--require-manual]
+                                                        nbgrader's grades CSV, or an LMS's grade-import CSV
     course similarity ASSIGNMENT [--to DIR] [--top N] [--threshold T]
                                                         the most similar pairs of submissions, HTML and
                                                         CSV (it flags pairs to read; it decides nothing)

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from course_utils.tools import autograde, box, collect, feedback, similarity
+from course_utils.tools import autograde, box, collect, feedback, lms_export, similarity
 from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 
@@ -68,7 +68,19 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("assignment")
     p.add_argument("students", nargs="*", help="student ids (default: all autograded)")
     p = sub.add_parser("export", parents=[ws, manual], help="write the grades CSV for the LMS")
-    p.add_argument("--to", type=Path, default=Path("grades.csv"), help="CSV path (default: grades.csv)")
+    p.add_argument("--lms", choices=("nbgrader", *lms_export.LMS), default="nbgrader",
+                   help="nbgrader: nbgrader's own CSV (default); brightspace, canvas, moodle: that LMS's grade-import "
+                        "CSV, a row per roster student (autograder/README.md)")
+    p.add_argument("--to", type=Path, help="CSV path (default: grades.csv, or grades-<lms>.csv)")
+    p.add_argument("--assignment", dest="assignments", action="extend", nargs="+", metavar="A",
+                   help="only these assignments (default: every assignment in the gradebook)")
+    p.add_argument("--per-question", action="store_true",
+                   help="a column per graded cell ('<assignment>: <grade id>') instead of per assignment")
+    p.add_argument("--missing", choices=lms_export.MISSING,
+                   help="the grade of a student without one: empty (no grade: the default) or zero")
+    p.add_argument("--item", dest="items", action="append", default=[], metavar="KEY=LABEL",
+                   help="the LMS's name of an assignment (or, with --per-question, of '<assignment>: <grade id>'), "
+                        "e.g. generative='Generative models (12345)' for Canvas's assignment 12345")
     p = sub.add_parser("similarity", parents=[ws], help="the most similar pairs of submissions (copydetect), "
                                                         "an HTML report and a CSV: it flags, never decides")
     p.add_argument("assignment")
@@ -126,7 +138,8 @@ def run(args) -> int:
     if args.command == "feedback":
         return write_feedback(ws, args.assignment, args.students or None, args.require_manual)
     if args.command == "export":
-        return export(ws, args.to, args.require_manual)
+        return export(ws, args.to or Path("grades.csv" if args.lms == "nbgrader" else f"grades-{args.lms}.csv"),
+                      args.require_manual, args.lms, args.assignments, args.per_question, args.missing, args.items)
     if args.command == "similarity":
         return run_similarity(ws, args)
     if args.command == "report":
@@ -209,17 +222,53 @@ def write_feedback(ws: Workspace, assignment: str, students: list[str] | None = 
     return 0
 
 
-def export(ws: Workspace, to: Path, require_manual: bool = False) -> int:
-    """`course export`: nbgrader's grades CSV (with the roster's names and emails); exit status."""
+def export(ws: Workspace, to: Path, require_manual: bool = False, lms: str = "nbgrader",
+           assignments: list[str] | None = None, per_question: bool = False, missing: str | None = None,
+           items: list[str] | None = None) -> int:
+    """`course export`: nbgrader's grades CSV (with the roster's names and emails), or with `lms`
+    that LMS's grade-import CSV (lms_export.py); exit status."""
     from nbgrader.api import Gradebook
 
+    def refuse(message: str) -> int:
+        print(f"course export: {message}", file=sys.stderr)
+        return 2
+
+    if lms == "nbgrader" and (per_question or items or missing == "empty"):
+        return refuse("--per-question, --item and --missing empty are for --lms brightspace, canvas or moodle "
+                      "(nbgrader's CSV has a row per assignment, and 0 for no submission)")
+    try:
+        labels = dict(_label(item) for item in items or [])
+    except ValueError as e:
+        return refuse(str(e))
     with Gradebook(ws.gradebook) as gb:
-        assignments = [a.name for a in gb.assignments]
-    if not ungraded_ok(ws, "export", assignments, None, require_manual):
+        known = [a.name for a in gb.assignments]
+    unknown = [a for a in assignments or [] if a not in known]
+    if unknown:
+        return refuse(f"no assignment {', '.join(unknown)} in the gradebook ({', '.join(known) or 'none yet'})")
+    chosen = list(dict.fromkeys(assignments or known))
+    if not ungraded_ok(ws, "export", chosen, None, require_manual):
         return 1
-    nbgrader("export", f"--CsvExportPlugin.to={Path(to).resolve()}", *ws.options(), root=ws.root)
+    if lms == "nbgrader":
+        only = [f"--ExportPlugin.assignment={a}" for a in chosen] if assignments else []
+        nbgrader("export", f"--CsvExportPlugin.to={Path(to).resolve()}", *only, *ws.options(), root=ws.root)
+    else:
+        try:
+            notes = lms_export.export(ws, lms, Path(to), chosen, per_question, missing, labels)
+        except lms_export.ExportError as e:
+            return refuse(str(e))
+        for note in notes:
+            print(f"course export: note: {note}", file=sys.stderr)
     print(f"grades: {to}")
     return 0
+
+
+def _label(item: str) -> tuple[str, str]:
+    """--item KEY=LABEL -> (KEY, LABEL); "probe:test_kl" and "probe: test_kl" are the same KEY."""
+    key, eq, label = item.partition("=")
+    if not eq or not key.strip() or not label.strip():
+        raise ValueError(f"--item {item!r}: give KEY=LABEL, e.g. generative='Generative models (12345)'")
+    assignment, colon, cell = key.partition(":")
+    return (f"{assignment.strip()}: {cell.strip()}" if colon else key.strip()), label.strip()
 
 
 def ungraded_ok(ws: Workspace, command: str, assignments: list[str], students: list[str] | None,

@@ -13,7 +13,8 @@
                                       each config (default: course.toml and semesters/*.toml)
 
 TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
-    course collect ASSIGNMENT DOWNLOAD [--roster CSV]   an LMS zip or folder -> submitted/
+    course collect ASSIGNMENT DOWNLOAD [--roster CSV] [--lms auto|plain|brightspace|canvas|moodle]
+                                                        an LMS zip or folder -> submitted/
     course autograde ASSIGNMENT [STUDENT ...] [--workers K] [--redo] [--shard I/N]
     course merge ASSIGNMENT                             merge what killed shards graded but did not merge
     course status ASSIGNMENT                            graded, failed, running, left, ETA

@@ -1,48 +1,298 @@
 """Collect an LMS download into nbgrader's submitted/ folder.
 
-    collect(ws, "seq2seq", Path("downloads/seq2seq.zip"), roster)
+    collect(ws, "seq2seq", Path("downloads/seq2seq.zip"), ids)             # the layout detected
+    collect(ws, "seq2seq", Path("downloads/seq2seq.zip"), ids, "canvas")   # or named
 
-The download is a zip or a folder of files named `<student>_<anything>` (the LMS's own
-prefix). Each file goes to `submitted/<student>/<assignment>/`, a notebook under the name
-of the released notebook it answers, with `timestamp.txt` (the newest file's time).
-Nothing is dropped silently: names that match no student on the roster, files that
-match no notebook, older versions of the same notebook and notebooks that are not valid
-JSON are all listed in the returned Collected.
+A download is a zip or a folder in one of four layouts: the names Brightspace, Canvas or
+Moodle give the files of a "download all submissions" (LAYOUTS: one small recogniser each,
+a regex and what its groups mean), whose LMS ids of the student are looked up in the
+roster's LMS columns (roster.LMS_COLUMNS; the name in the file is shown, never matched), or
+`plain`: files named `<student>_<anything>` by their course id. `auto` takes the one layout
+that fits every file's name; a download that fits none, or several, is a LayoutError naming
+what it saw, raised before anything is written.
+
+Each student's files go to `submitted/<student>/<assignment>/`, a notebook under the name of
+the released notebook it answers, with `timestamp.txt`: the newest file's time, from the
+name where the LMS puts it there (Brightspace), else the zip entry's. Nothing is dropped
+silently: files of no student on the roster (with the name and ids they carry), files that
+match no notebook, older versions of the same file and notebooks that are not valid JSON
+are listed in the returned Collected, and so are the submissions the LMS flags as late.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from course_utils.tools.nbgrader_run import gradebook
-from course_utils.tools.roster import read_roster, save_roster
+from course_utils.tools.roster import LMS_COLUMNS, Student, read_roster, save_roster, saved_roster
 from course_utils.tools.workspace import Workspace
+
+CHOICES = ("auto", "plain", "brightspace", "canvas", "moodle")   # --lms
+STAMP = "%Y-%m-%d %H:%M:%S.%f UTC"                               # nbgrader's timestamp.txt
+
+
+class LayoutError(ValueError):
+    """The download's layout is unknown or ambiguous; nothing was written."""
 
 
 @dataclass
 class Collected:
+    layout: str = "plain"                                           # the layout read
+    detected: bool = False                                          # by --lms auto
     students: dict[str, list[str]] = field(default_factory=dict)   # student -> files written
     unmatched: list[str] = field(default_factory=list)             # no student on the roster
     unknown_notebook: list[str] = field(default_factory=list)      # a student's notebook we cannot place
     superseded: list[str] = field(default_factory=list)            # older versions, not used
     unreadable: list[str] = field(default_factory=list)            # not a JSON notebook (copied anyway)
+    late: list[str] = field(default_factory=list)                  # students the LMS flags late
+    notes: dict[str, str] = field(default_factory=dict)            # file -> why it is unmatched
 
     def summary(self) -> str:
-        lines = [f"collected {len(self.students)} student(s): {', '.join(sorted(self.students)) or '-'}"]
+        how = "detected; --lms names another" if self.detected else "--lms"
+        lines = [f"layout: {self.layout} ({how})",
+                 f"collected {len(self.students)} student(s): {', '.join(sorted(self.students)) or '-'}"]
         for title, items in (("MATCH NO STUDENT on the roster (not collected)", self.unmatched),
                              ("match no released notebook (not collected)", self.unknown_notebook),
                              ("superseded by a newer file of the same student", self.superseded),
                              ("NOT VALID NOTEBOOKS (collected; autograde will fail them)", self.unreadable)):
             if items:
                 lines.append(f"{len(items)} file(s) {title}:")
-                lines += [f"  {name}" for name in sorted(items)]
+                lines += [f"  {name}" + (f"  ({self.notes[name]})" if name in self.notes else "")
+                          for name in sorted(items)]
+        if self.late:
+            lines.append(f"{len(self.late)} submission(s) the LMS flags LATE: {', '.join(sorted(self.late))}")
         return "\n".join(lines)
 
+
+# --- What a name says -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Named:
+    """What an LMS's name for a file says about it."""
+    ids: tuple[str, ...]              # the student's LMS ids in the name, looked up in the roster
+    who: str                          # the student's name as the file gives it (shown, never matched)
+    file: str                         # the student's own file name
+    when: dt.datetime | None = None   # the submission time, where the name gives it
+    late: bool = False                # the LMS's late flag
+    seq: int = 0                      # the LMS's upload order (Canvas's file id): the higher, the newer
+    also: tuple[str, ...] = ()        # weaker ids, looked up only when none of `ids` is on the roster
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _brightspace(m: re.Match) -> Named | None:
+    """Brightspace: two numbers (its own ids; which one is the user's is not documented, so both
+    are looked up), the name (which some sites start with the username or OrgDefinedId: a first
+    word with a digit, or in lower case, is looked up too), the time as "Oct 3, 2026 105 PM" (no
+    colon, the hour unpadded). None for a date that does not exist."""
+    hour = int(m["hour"]) % 12 + (12 if m["ampm"] == "PM" else 0)
+    try:
+        when = dt.datetime(int(m["year"]), MONTHS.index(m["month"]) + 1, int(m["day"]), hour, int(m["minute"]))
+    except ValueError:
+        return None
+    first = m["who"].split()[0]
+    username = any(c.isdigit() for c in first) or first == first.lower()   # not a capitalised name
+    return Named((m["a"], m["b"]), m["who"], m["file"], when, also=(first,) if username else ())
+
+
+def _canvas(m: re.Match) -> Named:
+    """Canvas: the sortable name lower-cased, all but letters and digits dropped; LATE (older
+    Canvas: late); the user id; the file's id (increasing: a resubmission's is higher; absent for
+    a text entry)."""
+    return Named((m["id"],), m["who"], m["file"], late=m["late"] is not None, seq=int(m["seq"] or 0))
+
+
+def _moodle(m: re.Match) -> Named:
+    """Moodle: the full name, the assignment's participant id ("Participant N" in its grading
+    worksheet; Moodle gives each student another in each assignment)."""
+    return Named((m["id"],), m["who"], m["file"])
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    pattern: re.Pattern                     # a file's path in the download, or its tail
+    read: Callable[[re.Match], Named | None]
+    columns: tuple[str, ...]                # the roster columns its ids are looked up in
+    example: str                            # what its names look like, for the error
+
+
+LAYOUTS = {layout.name: layout for layout in (
+    Layout("brightspace",
+           re.compile(r"(?P<a>\d+)-(?P<b>\d+) - (?P<who>.+?) - (?P<month>" + "|".join(MONTHS) + r") "
+                      r"(?P<day>\d{1,2}), (?P<year>\d{4}) (?P<hour>\d{1,2})(?P<minute>\d\d) (?P<ampm>[AP]M)"
+                      r"(?: - |/)(?P<file>.+)"),
+           _brightspace, LMS_COLUMNS["brightspace"],
+           "148093-2213367 - First Last - Oct 3, 2026 1020 PM - notebook.ipynb, or that folder "
+           "(without ' - notebook.ipynb') holding notebook.ipynb; with index.html"),
+    Layout("canvas",
+           re.compile(r"(?P<who>[^\W_]+)(?:_(?P<late>LATE|late))?_(?P<id>\d+)_(?:(?P<seq>\d+)_)?(?P<file>[^/]+)"),
+           _canvas, LMS_COLUMNS["canvas"],
+           "lastfirst[_LATE]_<user id>_<file id>_notebook.ipynb (a resubmitted name as notebook-1.ipynb)"),
+    Layout("moodle",
+           re.compile(r"(?P<who>[^/_]+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_/|/|_)(?P<file>.+)"),
+           _moodle, LMS_COLUMNS["moodle"],
+           "First Last_<id>_assignsubmission_file_notebook.ipynb, or the folder "
+           "First Last_<id>_assignsubmission_file[_]/ holding notebook.ipynb"),
+)}
+PLAIN_EXAMPLE = "<roster id>_notebook.ipynb"
+MARKS = {"brightspace": "index.html"}   # a file the LMS adds beside the submissions (not collected)
+
+
+def _named(layout: Layout, path: str) -> Named | None:
+    """What `layout` reads in `path` (or in its tail, below a folder the TA added), or None."""
+    parts = path.split("/")
+    for start in range(len(parts)):
+        m = layout.pattern.fullmatch("/".join(parts[start:]))
+        if m:
+            return layout.read(m)
+    return None
+
+
+def _plain(name: str, ids: list[str]) -> Named | None:
+    """plain: the longest roster id that the file's base name starts with, followed by '_'."""
+    matches = [i for i in ids if name.startswith(i + "_")]
+    if not matches:
+        return None
+    student = max(matches, key=len)
+    return Named((student,), "", name[len(student) + 1:])
+
+
+# --- Reading the download --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class File:
+    path: str             # in the download, '/'-separated, NFC
+    data: bytes
+    when: dt.datetime     # the zip entry's time (a folder's file: its modification time)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name
+
+
+def _nfc(name: str) -> str:
+    """Unicode NFC: macOS writes names decomposed (NFD), the roster and the LMS composed."""
+    return unicodedata.normalize("NFC", name)
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name: UTF-8 even when the zip does not flag it (zipfile then reads cp437)."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            pass
+    return _nfc(name)
+
+
+def _ignored(path: str) -> bool:
+    return "__MACOSX" in path.split("/") or PurePosixPath(path).name in (".DS_Store", "Thumbs.db")
+
+
+def _files(download: Path) -> list[File]:
+    """Every file in a zip or folder."""
+    if zipfile.is_zipfile(download):
+        with zipfile.ZipFile(download) as z:
+            return [File(_zip_name(i), z.read(i), dt.datetime(*i.date_time)) for i in z.infolist()
+                    if not i.is_dir() and not _ignored(_zip_name(i))]
+    if download.is_dir():
+        paths = [(p, _nfc(p.relative_to(download).as_posix())) for p in sorted(download.rglob("*")) if p.is_file()]
+        return [File(path, p.read_bytes(), dt.datetime.fromtimestamp(p.stat().st_mtime))
+                for p, path in paths if not _ignored(path)]
+    raise SystemExit(f"course collect: {download} is neither a zip file nor a folder")
+
+
+# --- Which layout -------------------------------------------------------------------------
+
+def detect(files: list[File], ids: list[str]) -> str:
+    """The one layout that reads every file's name (LMS marks such as index.html aside), else
+    `plain` where no LMS layout reads any and some name starts with a roster id; LayoutError
+    otherwise, listing some names and what each layout expected."""
+    names = [f for f in files if f.name not in MARKS.values()] or files
+    read = {n: [f.path for f in names if _named(layout, f.path)] for n, layout in LAYOUTS.items()}
+    fits = [n for n, paths in read.items() if paths]
+    if len(fits) == 1 and len(read[fits[0]]) == len(names):
+        return fits[0]
+    plain = [f.path for f in names if _plain(f.name, ids)]
+    if not fits and plain:
+        return "plain"
+    read["plain"] = plain
+    if len(fits) > 1:
+        what = "mixes the names of " + " and ".join(fits)
+    elif fits:
+        what = f"has names that {fits[0]} does not read"
+    else:
+        what = "has names of no layout" if names else "holds no file"
+    shown = sorted(names, key=lambda f: (bool([n for n in read if f.path in read[n]]), f.path))[:8]
+    lines = [f"cannot tell which LMS made this download: it {what} (--lms auto); nothing was written "
+             f"to submitted/.", f"{len(names)} file(s), for example:"]
+    lines += [f"  {f.path}   [{', '.join(n for n in read if f.path in read[n]) or 'no layout'}]" for f in shown]
+    lines.append("each layout expects names like (and how many of these it read):")
+    examples = {**{n: layout.example for n, layout in LAYOUTS.items()}, "plain": PLAIN_EXAMPLE}
+    lines += [f"  {n:<12} {len(read[n])} of {len(names)}: {examples[n]}" for n in (*LAYOUTS, "plain")]
+    lines.append("name the layout with --lms " + "|".join(CHOICES[1:]) + " to collect what it reads "
+                 "(the other files are then listed as matching no student)")
+    raise LayoutError("\n".join(lines))
+
+
+# --- Whose file -------------------------------------------------------------------------
+
+def _key(value: str) -> str:
+    return _nfc(value.strip()).casefold()
+
+
+def _index(roster: list[Student], columns: tuple[str, ...]) -> dict[str, set[str]]:
+    """Each LMS id on the roster (in `columns`, compared NFC and case-folded) -> the students with it."""
+    index: dict[str, set[str]] = {}
+    for s in roster:
+        for column in columns:
+            value = s.lms.get(column, "")
+            if value:
+                index.setdefault(_key(value), set()).add(s.id)
+    return index
+
+
+def _student(named: Named, index: dict[str, set[str]], layout: Layout) -> tuple[str | None, str]:
+    """(the student whose LMS ids `named` carries, "") or (None, why none)."""
+    for ids in (named.ids, named.also):
+        students = set().union(*(index.get(_key(i), set()) for i in ids))
+        if len(students) == 1:
+            return students.pop(), ""
+        if students:
+            return None, f"{named.who}: its ids {', '.join(ids)} are on the roster for {', '.join(sorted(students))}"
+    columns = " or ".join(layout.columns)
+    return None, (f"{named.who}: {layout.name} id {' / '.join(named.ids)} is on no roster row; add it to the "
+                  f"roster's {columns} column and collect again")
+
+
+def _target(named: Named, layout: str, notebooks: list[str], released: set[str]) -> str | None:
+    """The name a file gets in submitted/: a notebook, the released notebook it answers (the only
+    one, or the one its name contains; None if none); another file, its own name, less Canvas's
+    "-1" of a resubmission where that gives a released file's name."""
+    name = PurePosixPath(named.file).name
+    if name.endswith(".ipynb"):
+        named_in = [nb for nb in notebooks if _nfc(nb) in name]
+        target = notebooks[0] if len(notebooks) == 1 else max(named_in, key=len) if named_in else None
+        return target and target + ".ipynb"
+    if layout == "canvas":
+        plain = re.sub(r"-\d+(?=\.[^.]+$)", "", name)
+        if plain in released:
+            return plain
+    return name
+
+
+# --- Collecting -------------------------------------------------------------------------
 
 def roster_ids(ws: Workspace, roster: Path | None = None) -> list[str]:
     """The roster's student ids; a roster file given is first saved in the workspace (roster.py)
@@ -58,80 +308,72 @@ def roster_ids(ws: Workspace, roster: Path | None = None) -> list[str]:
         save_roster(ws, students)
     if not ids:
         raise SystemExit("course collect: no students in the gradebook; give the roster once with "
-                         "--roster roster.csv (columns id,first_name,last_name,email)")
+                         "--roster roster.csv (columns id,first_name,last_name,email, and the LMS's ids: "
+                         "brightspace_id,brightspace_username,canvas_id,moodle_id)")
     return ids
 
 
-def _files(download: Path) -> list[tuple[str, bytes, dt.datetime]]:
-    """(base name, bytes, modification time) of every file in a zip or folder."""
-    if zipfile.is_zipfile(download):
-        with zipfile.ZipFile(download) as z:
-            return [(Path(i.filename).name, z.read(i), dt.datetime(*i.date_time)) for i in z.infolist()
-                    if not i.is_dir() and "__MACOSX" not in i.filename]
-    if download.is_dir():
-        return [(p.name, p.read_bytes(), dt.datetime.fromtimestamp(p.stat().st_mtime))
-                for p in sorted(download.rglob("*")) if p.is_file()]
-    raise SystemExit(f"course collect: {download} is neither a zip file nor a folder")
-
-
-def _student_of(name: str, ids: list[str]) -> str | None:
-    """The longest roster id that `name` starts with, followed by '_'."""
-    matches = [i for i in ids if name.startswith(i + "_")]
-    return max(matches, key=len) if matches else None
-
-
-def _notebook_of(name: str, student: str, notebooks: list[str]) -> str | None:
-    """The released notebook a handed-in notebook answers: the only one, or the one its name contains."""
-    if len(notebooks) == 1:
-        return notebooks[0]
-    rest = name[len(student) + 1:]
-    named = [nb for nb in notebooks if nb in rest]
-    return max(named, key=len) if named else None
-
-
-def collect(ws: Workspace, assignment: str, download: Path, ids: list[str]) -> Collected:
-    """Copy the download's files into the workspace's submitted/ folder; see the module docstring."""
-    notebooks = sorted(p.stem for p in (ws.root / "release" / assignment).glob("*.ipynb"))
+def collect(ws: Workspace, assignment: str, download: Path, ids: list[str], lms: str = "auto",
+            roster: list[Student] | None = None) -> Collected:
+    """Copy the download's files into the workspace's submitted/ folder (see the module docstring);
+    `roster` (default: the workspace's) holds the LMS ids. LayoutError before writing anything."""
+    if lms not in CHOICES:
+        raise LayoutError(f"--lms {lms}: choose one of {', '.join(CHOICES)}")
+    release = ws.root / "release" / assignment
+    notebooks = sorted(p.stem for p in release.glob("*.ipynb"))
     if not notebooks:
         raise SystemExit(f"course collect: release/{assignment}/ has no notebooks (run `course release`)")
-    found = Collected()
-    newest: dict[tuple[str, str], tuple[dt.datetime, str, bytes]] = {}
-    for name, data, when in _files(Path(download)):
-        student = _student_of(name, ids)
-        if student is None:
-            found.unmatched.append(name)
+    released = {_nfc(p.name) for p in release.iterdir() if p.is_file()}
+    files = _files(Path(download))
+    found = Collected(layout=detect(files, ids) if lms == "auto" else lms, detected=lms == "auto")
+    layout = LAYOUTS.get(found.layout)
+    index = _index(saved_roster(ws) if roster is None else roster, layout.columns) if layout else {}
+
+    newest: dict[tuple[str, str], tuple[tuple, File, Named]] = {}
+    for f in files:
+        if layout and f.name == MARKS.get(layout.name):
             continue
-        if name.endswith(".ipynb"):
-            target = _notebook_of(name, student, notebooks)
-            if target is None:
-                found.unknown_notebook.append(name)
-                continue
-            target += ".ipynb"
-        else:
-            target = name[len(student) + 1:]
+        named = _named(layout, f.path) if layout else _plain(f.name, ids)
+        if named is None:
+            found.unmatched.append(f.path)
+            if layout:
+                found.notes[f.path] = f"not a {layout.name} name: {layout.example}"
+            continue
+        student, why = (named.ids[0], "") if layout is None else _student(named, index, layout)
+        if student is None:
+            found.unmatched.append(f.path)
+            found.notes[f.path] = why
+            continue
+        target = _target(named, found.layout, notebooks, released)
+        if target is None:
+            found.unknown_notebook.append(f.path)
+            continue
+        entry = ((named.seq, named.when or f.when), f, named)
         key = (student, target)
         if key in newest:
-            older, newer = sorted([newest[key], (when, name, data)], key=lambda t: t[0])
-            found.superseded.append(older[1])
+            older, newer = sorted([newest[key], entry], key=lambda e: e[0])
+            found.superseded.append(older[1].path)
             newest[key] = newer
         else:
-            newest[key] = (when, name, data)
+            newest[key] = entry
 
-    by_student: dict[str, dict[str, tuple[dt.datetime, str, bytes]]] = {}
+    by_student: dict[str, dict[str, tuple[tuple, File, Named]]] = {}
     for (student, target), entry in newest.items():
         by_student.setdefault(student, {})[target] = entry
-    for student, files in sorted(by_student.items()):
+    for student, kept in sorted(by_student.items()):
         folder = ws.submitted(student, assignment)
         shutil.rmtree(folder, ignore_errors=True)  # a new download replaces the old submission
         folder.mkdir(parents=True)
-        for target, (_, name, data) in sorted(files.items()):
-            (folder / target).write_bytes(data)
+        for target, (_, f, _) in sorted(kept.items()):
+            (folder / target).write_bytes(f.data)
             if target.endswith(".ipynb"):
                 try:
-                    json.loads(data)
+                    json.loads(f.data)
                 except ValueError:
-                    found.unreadable.append(name)
-        stamp = max(when for when, _, _ in files.values())
-        (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-        found.students[student] = sorted(files)
+                    found.unreadable.append(f.path)
+        stamp = max(when for (_, when), _, _ in kept.values())
+        (folder / "timestamp.txt").write_text(stamp.strftime(STAMP))
+        found.students[student] = sorted(kept)
+        if any(named.late for _, _, named in kept.values()):
+            found.late.append(student)
     return found

@@ -24,8 +24,14 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
                                                 "(default: this repository)")
     p = sub.add_parser("collect", parents=[ws], help="an LMS download (zip or folder) -> submitted/")
     p.add_argument("assignment")
-    p.add_argument("download", type=Path, help="zip or folder of files named <student>_<anything>")
-    p.add_argument("--roster", type=Path, help="CSV id,first_name,last_name,email (imported into the gradebook)")
+    p.add_argument("download", type=Path, help="zip or folder: a Brightspace, Canvas or Moodle download, or "
+                                               "files named <student>_<anything>")
+    p.add_argument("--roster", type=Path, help="CSV id,first_name,last_name,email and the LMS ids brightspace_id,"
+                                               "brightspace_username,canvas_id,moodle_id (imported into the "
+                                               "gradebook, kept in the workspace)")
+    p.add_argument("--lms", choices=collect.CHOICES, default="auto",
+                   help="the download's layout (default: auto, detected from its file names; plain: "
+                        "<student>_<anything>)")
     p = sub.add_parser("autograde", parents=[ws], help="grade submissions in parallel, resumably")
     p.add_argument("assignment")
     p.add_argument("students", nargs="*", help="student ids (default: every submission)")
@@ -102,7 +108,11 @@ def run(args) -> int:
     ws = Workspace.default(args.workspace, args.db, args.course)
     if args.command == "collect":
         ids = collect.roster_ids(ws, args.roster)
-        found = collect.collect(ws, args.assignment, args.download, ids)
+        try:
+            found = collect.collect(ws, args.assignment, args.download, ids, args.lms)
+        except collect.LayoutError as e:
+            print(f"course collect: {e}", file=sys.stderr)
+            return 2
         print(found.summary())
         return 1 if found.unmatched or found.unknown_notebook or found.unreadable else 0
     if args.command == "autograde":

@@ -21,7 +21,11 @@ from pathlib import Path
 from course_utils.tools.workspace import Workspace
 
 NAME_COLUMNS = ("first_name", "last_name", "email")
-# The roster columns that hold each LMS's ids of the students.
+# The roster columns that hold each LMS's ids of the students. Collect looks up in them the ids
+# an LMS's download names carry (collect.LAYOUTS): Brightspace's two numbers "148093-2213367",
+# else the first word of the name (the username, where a site shows it); Canvas's user id;
+# Moodle's number, which is the assignment's participant id ("Participant 77001" in its grading
+# worksheet), not the user id.
 LMS_COLUMNS = {
     "brightspace": ("brightspace_id", "brightspace_username"),   # OrgDefinedId, Username
     "canvas": ("canvas_id",),                                     # the Canvas user id

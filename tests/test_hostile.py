@@ -24,7 +24,7 @@ import pytest
 from course_utils.config import repo_root
 from course_utils.tools import autograde, box
 from tests.test_box import box_or_skip
-from tests.test_grading import GOOD, GRADING, WRONG, hand_in, make_course, outputs, scores, submission
+from tests.test_grading import GRADING, WRONG, hand_in, make_course, outputs, scores, submission
 
 pytestmark = pytest.mark.slow
 MARKER = "course-hostile-daemon"

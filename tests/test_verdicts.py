@@ -4,7 +4,6 @@ reading what the kernel saved as untrusted data, and writing verdicts into test 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import nbformat
 import numpy as np

@@ -189,7 +189,9 @@ def run_cluster(ws: Workspace, args) -> int:
         print(f"course cluster {args.kind}: {e}", file=sys.stderr)
         return 2
     print(f"wrote {grade} ({args.tasks} tasks) and {merge}")
-    if args.submit:
+    if args.submit:   # register here, once: a course nbgrader cannot read fails now, not in N tasks
+        autograde.reachable_or_exit(ws)
+        autograde.registered(ws, args.assignment, autograde.grader_stamp(ws, args.assignment))
         array, after = cluster.submit(grade, merge)
         print(f"submitted: array {array}, merge {after} after it; follow with `course status "
               f"{args.assignment}` or `squeue -j {array}`")

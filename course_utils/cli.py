@@ -14,7 +14,8 @@
 
 TAs (autograder/README.md; --workspace DIR grades elsewhere than autograder/):
     course collect ASSIGNMENT DOWNLOAD [--roster CSV] [--lms auto|plain|brightspace|canvas|moodle]
-                                                        an LMS zip or folder -> submitted/
+                   [--worksheet CSV]                    an LMS zip or folder -> submitted/ (Moodle: the
+                                                        assignment's grading worksheet, to match by email)
     course autograde ASSIGNMENT [STUDENT ...] [--workers K] [--redo] [--shard I/N]
     course merge ASSIGNMENT                             merge what killed shards graded but did not merge
     course status ASSIGNMENT                            graded, failed, running, left, ETA

@@ -1,8 +1,10 @@
 """`course collect` on the download layouts of Brightspace, Canvas and Moodle, built as each LMS
 names its files (synthetic students, notebooks of test_grading.py's tiny probe course): the
 students found through the roster's LMS ids, late resubmissions, accented names with spaces
-(composed and decomposed, in zips that do or do not flag UTF-8), then graded end to end;
-and the error, with nothing written, on a download of no layout or of several."""
+(composed and decomposed, in zips that do or do not flag UTF-8), Moodle's participant numbers
+matched by email through its grading worksheet (or the roster's moodle_participant column),
+then graded end to end; and the error, with nothing written, on a download of no layout or of
+several, and on a worksheet that is not Moodle's."""
 
 from __future__ import annotations
 
@@ -26,14 +28,16 @@ from tests.test_grading import GOOD, GRADING, WRONG, make_course, scores, submis
 
 FULL = {"test_interp": 2, "test_after": 1}
 HALF = {"test_interp": 0, "test_after": 1}
-# id, first_name, last_name, email, brightspace_id, brightspace_username, canvas_id, moodle_id
+# id, first_name, last_name, email, brightspace_id, brightspace_username, canvas_id, moodle_id (the Moodle
+# user id, for export: never what a download's names carry), moodle_participant (the participant number
+# of one or more assignments). Omar's user id is Ana's participant number in probe, as may happen.
 ROSTER = [
-    ("jane", "Jane", "Doe", "jane@uni.example", "2213367", "jdoe", "", ""),
-    ("jose", "José María", "Núñez-O'Brien", "jose@uni.example", "2213368", "jnunez", "", ""),
-    ("kim", "Kim", "Lee", "kim@uni.example", "", "", "123456", ""),
-    ("zoe", "Zoë", "Ñandú-Weiß", "zoe@uni.example", "", "", "234567", ""),
-    ("ana", "Ana Lúcia", "Ferreira-Çelik", "ana@uni.example", "", "", "", "77001"),
-    ("omar", "Omar", "Al-Farsi", "omar@uni.example", "", "", "", "77002"),
+    ("jane", "Jane", "Doe", "jane@uni.example", "2213367", "jdoe", "", "", ""),
+    ("jose", "José María", "Núñez-O'Brien", "jose@uni.example", "2213368", "jnunez", "", "", ""),
+    ("kim", "Kim", "Lee", "kim@uni.example", "", "", "123456", "", ""),
+    ("zoe", "Zoë", "Ñandú-Weiß", "zoe@uni.example", "", "", "234567", "", ""),
+    ("ana", "Ana Lúcia", "Ferreira-Çelik", "ana.ferreira@uni.example", "", "", "", "412", "77001"),
+    ("omar", "Omar", "Al-Farsi", "omar@uni.example", "", "", "", "77001", "Participant 66020 77002"),
 ]
 # student -> the scores of the submission collect must keep
 EXPECTED = {"jane": FULL, "jose": FULL, "kim": HALF, "zoe": FULL, "ana": FULL, "omar": HALF}
@@ -43,7 +47,7 @@ def write_roster(path: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "first_name", "last_name", "email", "brightspace_id", "brightspace_username",
-                         "canvas_id", "moodle_id"])
+                         "canvas_id", "moodle_id", "moodle_participant"])
         writer.writerows(ROSTER)
     return path
 
@@ -125,12 +129,36 @@ def canvas_zip(path: Path, good: str, wrong: str) -> Path:
 
 def moodle_zip(path: Path, good: str, wrong: str) -> Path:
     """Moodle's "Download all submissions" in folders (its default): `First Last_<participant
-    id>_assignsubmission_file/<file>`, UTF-8 names not flagged as UTF-8."""
+    number>_assignsubmission_file/<file>`, UTF-8 names not flagged as UTF-8. Li Wei is in the
+    worksheet but not on the roster; Eve Unknown in neither."""
     return write_zip(path, [
         ("Ana Lúcia Ferreira-Çelik_77001_assignsubmission_file/probe.ipynb", good, (2026, 10, 4, 8, 30, 0)),
         ("Omar Al-Farsi_77002_assignsubmission_file/probe.ipynb", wrong, (2026, 10, 4, 9, 15, 0)),
+        ("Li Wei_77003_assignsubmission_file/probe.ipynb", good, (2026, 10, 4, 9, 20, 0)),
         ("Eve Unknown_77999_assignsubmission_file/probe.ipynb", good, (2026, 10, 4, 9, 15, 0)),
     ], utf8_flag=False)
+
+
+WORKSHEET = "Grades-probe-41.csv"
+# Moodle's "Download grading worksheet" (mod/assign/gradingtable.php): a UTF-8 BOM, CRLF, quoted only
+# where needed; the emails as the students' Moodle profiles have them (the roster's in another case).
+WORKSHEET_ROWS = [
+    ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum grade", "Grade can be changed",
+     "Last modified (submission)", "Last modified (grade)", "Feedback comments"],
+    ["Participant 77001", "Ana Lúcia Ferreira-Çelik", "Ana.Ferreira@Uni.Example", "Submitted for grading", "",
+     "3.00", "Yes", "Sunday, 4 October 2026, 8:30 AM", "-", ""],
+    ["Participant 77002", "Omar Al-Farsi", "OMAR@uni.example", "Submitted for grading", "", "3.00", "Yes",
+     "Sunday, 4 October 2026, 9:15 AM", "-", "Seen, thanks.\nSee the hint, then resubmit"],
+    ["Participant 77003", "Li Wei", "li.wei@uni.example", "Submitted for grading", "", "3.00", "Yes",
+     "Sunday, 4 October 2026, 9:20 AM", "-", ""],
+    ["Participant 77004", "Sam Absent", "sam@uni.example", "No submission", "", "3.00", "Yes", "-", "-", ""],
+]
+
+
+def write_worksheet(path: Path, rows: list[list[str]] = WORKSHEET_ROWS) -> Path:
+    with open(path, "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f).writerows(rows)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +167,9 @@ def graded(course, tmp_path_factory):
     root, good, wrong, roster = course
     here = tmp_path_factory.mktemp("graded")
     ws = workspace(root, here / "grading")
-    runs = {lms: run_collect(ws, make(here / f"{lms}.zip", good, wrong), "--roster", str(roster))
+    worksheet = ("--worksheet", str(write_worksheet(here / WORKSHEET)))
+    runs = {lms: run_collect(ws, make(here / f"{lms}.zip", good, wrong), "--roster", str(roster),
+                             *(worksheet if lms == "moodle" else ()))
             for lms, make in (("brightspace", brightspace_zip), ("canvas", canvas_zip), ("moodle", moodle_zip))}
     outcomes = {o.student: o for o in autograde.autograde(ws, "probe", workers=2, progress=False, grading=GRADING)}
     return ws, runs, outcomes
@@ -164,8 +194,9 @@ def test_the_roster_ids_find_each_student_and_the_newest_file_is_kept(graded):
     assert "collected 2 student(s): kim, zoe" in out
     assert "ñandúweißzoë_LATE_234567_9000001_probe.ipynb" in out          # superseded, shown composed
     assert "1 submission(s) the LMS flags LATE: zoe" in out
-    _, out, _ = runs["moodle"]
+    _, out, _ = runs["moodle"]   # by the worksheet's emails: 77001 is Ana's, whatever Omar's user id
     assert "collected 2 student(s): ana, omar" in out and "LATE" not in out
+    assert f"participants matched by email through the worksheet {WORKSHEET} (4 participant(s), 2 on the roster)" in out
 
 
 def test_timestamps_come_from_the_download(graded):
@@ -180,11 +211,23 @@ def test_timestamps_come_from_the_download(graded):
 def test_a_student_not_on_the_roster_is_listed_with_the_name_in_the_file(graded):
     ws, runs, _ = graded
     for lms, name, ids in (("brightspace", "Mallory Stranger", "148311 / 2299999"),
-                           ("canvas", "strangermallory", "555555"), ("moodle", "Eve Unknown", "77999")):
+                           ("canvas", "strangermallory", "555555")):
         _, out, _ = runs[lms]
         assert "1 file(s) MATCH NO STUDENT" in out, out
-        assert f"{name}: {lms} id {ids} is on no roster row" in out, out
+        assert f"{name}: {lms} id {ids} is on no roster row; add it to the roster's" in out, out
     assert "index.html" not in runs["brightspace"][1]
+
+
+def test_a_moodle_participant_the_worksheet_cannot_place_is_listed_with_what_to_add(graded):
+    _, runs, _ = graded
+    _, out, _ = runs["moodle"]
+    assert "2 file(s) MATCH NO STUDENT" in out, out
+    assert (f"Li Wei_77003_assignsubmission_file/probe.ipynb  (Li Wei: participant 77003 is Li Wei "
+            f"<li.wei@uni.example> in the worksheet {WORKSHEET}, an email on no roster row; add a roster row "
+            f"with that email") in out, out
+    assert (f"Eve Unknown_77999_assignsubmission_file/probe.ipynb  (Eve Unknown: participant 77999 is not in "
+            f"the worksheet {WORKSHEET} (4 participant(s))") in out, out
+    assert "Download grading worksheet" in out   # where Moodle offers it, said once
 
 
 def test_the_collected_submissions_grade_as_handed_in(graded):
@@ -235,16 +278,91 @@ def test_the_plain_layout_is_still_detected(course, tmp_path):
 
 
 def test_a_moodle_folder_unzipped_on_a_mac_has_decomposed_names(course, tmp_path):
-    """A folder (not a zip), flat names (Moodle without "download in folders"), in NFD."""
-    root, good, _, roster = course
+    """A folder (not a zip), flat names (Moodle without "download in folders"), in NFD; no
+    worksheet, so the roster's moodle_participant column places each number (never moodle_id,
+    the user id: Omar's is 77001), and a number on no row says how to match it."""
+    root, good, wrong, roster = course
     ws = workspace(root, tmp_path / "grading")
     folder = tmp_path / "download"
     folder.mkdir()
     (folder / unicodedata.normalize("NFD", "Ana Lúcia Ferreira-Çelik_77001_assignsubmission_file_probe.ipynb")
      ).write_text(good)
+    (folder / "Omar Al-Farsi_77002_assignsubmission_file_probe.ipynb").write_text(wrong)
+    (folder / "Li Wei_77003_assignsubmission_file_probe.ipynb").write_text(good)
     status, out, _ = run_collect(ws, folder, "--roster", str(roster))
-    assert status == 0 and "layout: moodle (detected" in out and "collected 1 student(s): ana" in out
+    assert status == 1 and "layout: moodle (detected" in out and "collected 2 student(s): ana, omar" in out
     assert (ws.submitted("ana", "probe") / "probe.ipynb").read_text() == good
+    assert (ws.submitted("omar", "probe") / "probe.ipynb").read_text() == wrong
+    assert ("Li Wei: moodle participant 77003 is on no roster row; collect again with --worksheet WORKSHEET.csv, "
+            "the assignment's grading worksheet (see below), which matches participants by email, or add the "
+            "number to the roster's moodle_participant column") in out, out
+    assert "Grading action (newer Moodle: Actions) > Download grading worksheet" in out
+
+
+def test_a_worksheet_that_is_not_moodles_is_an_error_and_nothing_is_written(course, tmp_path):
+    root, good, wrong, roster = course
+    ws = workspace(root, tmp_path / "grading")
+    download = moodle_zip(tmp_path / "moodle.zip", good, wrong)
+    roster_export = write_worksheet(tmp_path / "roster-export.csv", [["id", "email", "Grade"], ["ana", "a@b", "3"]])
+    status, out, err = run_collect(ws, download, "--roster", str(roster), "--worksheet", str(roster_export))
+    assert status == 2 and not out, out
+    assert (f"--worksheet {roster_export}: not a Moodle grading worksheet: it has no 'Identifier' and no "
+            f"'Email address' column (its columns: 'id', 'email', 'Grade')") in err, err
+    assert "Download grading worksheet" in err and "Nothing was written" in err
+    assert not ws.submitted().exists() and not (ws.folder / "roster.csv").exists()
+
+
+def test_worksheet_errors_name_what_is_wrong(course, tmp_path):
+    root, good, wrong, _ = course
+    header, ana, omar = WORKSHEET_ROWS[:3]
+
+    def error(rows: list[list[str]]) -> str:
+        with pytest.raises(collect.WorksheetError) as e:
+            collect.read_worksheet(write_worksheet(tmp_path / "w.csv", rows))
+        return str(e.value)
+
+    # blind marking, or a site that shows no emails: Identifier without the Email address
+    blind = [[row[0], *row[3:]] for row in (header, ana)]
+    assert "it has no 'Email address' column" in error(blind) and "fill the roster's moodle_participant" in error(blind)
+    assert "row 3: the Identifier 'Omar' is not Moodle's 'Participant <number>'" in error(
+        [header, ana, ["Omar", *omar[1:]]])
+    assert "participant 77001 is on rows 2 and 3" in error([header, ana, ana])
+    # a spreadsheet's re-save: semicolons, no BOM, other case in the header
+    (tmp_path / "semi.csv").write_text("IDENTIFIER;full name;Email Address\nParticipant 77001;Ana;ana@x\n")
+    assert collect.read_worksheet(tmp_path / "semi.csv").participants == {
+        "77001": collect.Participant("77001", "Ana", "ana@x")}
+    # a worksheet for a download of another LMS
+    ws = workspace(root, tmp_path / "grading")
+    with pytest.raises(collect.WorksheetError, match="this download is canvas's"):
+        collect.collect(ws, "probe", canvas_zip(tmp_path / "canvas.zip", good, wrong), ["kim"], roster=[],
+                        worksheet=write_worksheet(tmp_path / WORKSHEET))
+    assert not ws.submitted().exists()
+
+
+def test_the_worksheet_matches_emails_nfc_and_case_folded():
+    sheet = collect.Worksheet(Path("w.csv"), {
+        "77001": collect.Participant("77001", "Zoë Ñandú", "ZOË@uni.example"),
+        "77002": collect.Participant("77002", "Twin", "twin@uni.example"),
+        "77003": collect.Participant("77003", "No Mail", "")})
+    roster = [Student("zoe", email=unicodedata.normalize("NFD", "zoë@Uni.Example"), lms={"moodle_id": "77002"}),
+              Student("t1", email="twin@uni.example"), Student("t2", email="Twin@uni.example")]
+    index, why = collect._worksheet_index(sheet, roster)
+    assert index == {"77001": {"zoe"}}
+    assert "an email the roster gives t1, t2" in why["77002"] and "without an email" in why["77003"]
+    layout = collect.LAYOUTS["moodle"]
+    find = lambda path: collect._student(collect._named(layout, path), index, layout, sheet, why)   # noqa: E731
+    assert find("Zoë Ñandú_77001_assignsubmission_file_a.ipynb") == ("zoe", "")
+    assert find("Twin_77002_assignsubmission_file_a.ipynb")[0] is None   # not Zoë's user id either
+
+
+def test_the_participant_column_holds_the_numbers_of_several_assignments():
+    layout = collect.LAYOUTS["moodle"]
+    roster = [Student("ana", lms={"moodle_participant": "77001 88013", "moodle_id": "77002"}),
+              Student("omar", lms={"moodle_participant": "Participant 77002; Participant 88014"})]
+    index = collect._index(roster, layout.columns)
+    find = lambda path: collect._student(collect._named(layout, path), index, layout)[0]   # noqa: E731
+    assert [find(f"X_{n}_assignsubmission_file_a.ipynb") for n in (77001, 88013, 77002, 88014, 412)] == [
+        "ana", "ana", "omar", "omar", None]
 
 
 @pytest.mark.parametrize("time, hour, minute", [("1020 PM", 22, 20), ("105 AM", 1, 5), ("1205 AM", 0, 5),

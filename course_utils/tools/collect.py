@@ -2,14 +2,22 @@
 
     collect(ws, "seq2seq", Path("downloads/seq2seq.zip"), ids)             # the layout detected
     collect(ws, "seq2seq", Path("downloads/seq2seq.zip"), ids, "canvas")   # or named
+    collect(ws, "seq2seq", download, ids, worksheet=read_worksheet(Path("Grades-seq2seq.csv")))
 
 A download is a zip or a folder in one of four layouts: the names Brightspace, Canvas or
 Moodle give the files of a "download all submissions" (LAYOUTS: one small recogniser each,
 a regex and what its groups mean), whose LMS ids of the student are looked up in the
-roster's LMS columns (roster.LMS_COLUMNS; the name in the file is shown, never matched), or
+roster's columns (Layout.columns; the name in the file is shown, never matched), or
 `plain`: files named `<student>_<anything>` by their course id. `auto` takes the one layout
 that fits every file's name; a download that fits none, or several, is a LayoutError naming
 what it saw, raised before anything is written.
+
+Moodle's names carry the assignment's participant number, not the user id (roster.py). With
+the assignment's grading worksheet (read_worksheet: its Identifier "Participant 77001" and
+Email address columns), each number is the student whose roster email is the worksheet's
+(compared NFC and case-folded), and the roster's moodle_participant column is not read;
+without one, the number is looked up in that column. A worksheet that is not Moodle's, or
+one given for another layout, is a WorksheetError, raised before anything is written.
 
 Each student's files go to `submitted/<student>/<assignment>/`, a notebook under the name of
 the released notebook it answers, with `timestamp.txt`: the newest file's time, from the
@@ -21,7 +29,9 @@ are listed in the returned Collected, and so are the submissions the LMS flags a
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 import shutil
@@ -32,15 +42,24 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from course_utils.tools.nbgrader_run import gradebook
-from course_utils.tools.roster import LMS_COLUMNS, Student, read_roster, save_roster, saved_roster
+from course_utils.tools.roster import (COLUMNS, LMS_COLUMNS, MOODLE_PARTICIPANT, Student, read_roster,
+                                      save_roster, saved_roster)
 from course_utils.tools.workspace import Workspace
 
 CHOICES = ("auto", "plain", "brightspace", "canvas", "moodle")   # --lms
 STAMP = "%Y-%m-%d %H:%M:%S.%f UTC"                               # nbgrader's timestamp.txt
 
 
-class LayoutError(ValueError):
+class CollectError(ValueError):
+    """What stops a collect before it writes anything, for the TA."""
+
+
+class LayoutError(CollectError):
     """The download's layout is unknown or ambiguous; nothing was written."""
+
+
+class WorksheetError(CollectError):
+    """The --worksheet is not a Moodle grading worksheet, or not for this download; nothing was written."""
 
 
 @dataclass
@@ -54,10 +73,12 @@ class Collected:
     unreadable: list[str] = field(default_factory=list)            # not a JSON notebook (copied anyway)
     late: list[str] = field(default_factory=list)                  # students the LMS flags late
     notes: dict[str, str] = field(default_factory=dict)            # file -> why it is unmatched
+    worksheet: str = ""                                             # how a Moodle worksheet matched them
+    advice: list[str] = field(default_factory=list)                # said once, after the lists
 
     def summary(self) -> str:
         how = "detected; --lms names another" if self.detected else "--lms"
-        lines = [f"layout: {self.layout} ({how})",
+        lines = [f"layout: {self.layout} ({how})", *([self.worksheet] if self.worksheet else []),
                  f"collected {len(self.students)} student(s): {', '.join(sorted(self.students)) or '-'}"]
         for title, items in (("MATCH NO STUDENT on the roster (not collected)", self.unmatched),
                              ("match no released notebook (not collected)", self.unknown_notebook),
@@ -69,7 +90,7 @@ class Collected:
                           for name in sorted(items)]
         if self.late:
             lines.append(f"{len(self.late)} submission(s) the LMS flags LATE: {', '.join(sorted(self.late))}")
-        return "\n".join(lines)
+        return "\n".join(lines + self.advice)
 
 
 # --- What a name says -------------------------------------------------------------------
@@ -112,8 +133,8 @@ def _canvas(m: re.Match) -> Named:
 
 
 def _moodle(m: re.Match) -> Named:
-    """Moodle: the full name, the assignment's participant id ("Participant N" in its grading
-    worksheet; Moodle gives each student another in each assignment)."""
+    """Moodle: the full name, the assignment's participant number ("Participant N" in its grading
+    worksheet; Moodle gives each student another in each assignment), never the user id."""
     return Named((m["id"],), m["who"], m["file"])
 
 
@@ -124,6 +145,8 @@ class Layout:
     read: Callable[[re.Match], Named | None]
     columns: tuple[str, ...]                # the roster columns its ids are looked up in
     example: str                            # what its names look like, for the error
+    id_name: str = "id"                     # what its ids are, for the TA
+    hint: str = ""                          # another way to match, for an id on no roster row
 
 
 LAYOUTS = {layout.name: layout for layout in (
@@ -140,10 +163,19 @@ LAYOUTS = {layout.name: layout for layout in (
            "lastfirst[_LATE]_<user id>_<file id>_notebook.ipynb (a resubmitted name as notebook-1.ipynb)"),
     Layout("moodle",
            re.compile(r"(?P<who>[^/_]+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_/|/|_)(?P<file>.+)"),
-           _moodle, LMS_COLUMNS["moodle"],
+           _moodle, (MOODLE_PARTICIPANT,),
            "First Last_<id>_assignsubmission_file_notebook.ipynb, or the folder "
-           "First Last_<id>_assignsubmission_file[_]/ holding notebook.ipynb"),
+           "First Last_<id>_assignsubmission_file[_]/ holding notebook.ipynb",
+           id_name="participant",
+           hint="collect again with --worksheet WORKSHEET.csv, the assignment's grading worksheet (see below), "
+                "which matches participants by email, or add the number to the roster's moodle_participant column"),
 )}
+# Where Moodle offers the grading worksheet (the feedback type "Offline grading worksheet" adds it).
+WORKSHEET_WHERE = ("on the assignment's View all submissions page, Grading action (newer Moodle: Actions) > "
+                   "Download grading worksheet, with no filter and all groups shown; it is there when the "
+                   "assignment's feedback types include 'Offline grading worksheet' (its settings)")
+WORKSHEET_ADVICE = (f"Moodle's grading worksheet of the assignment (--worksheet WORKSHEET.csv maps its participant "
+                    f"numbers to the roster by email) is {WORKSHEET_WHERE}")
 PLAIN_EXAMPLE = "<roster id>_notebook.ipynb"
 MARKS = {"brightspace": "index.html"}   # a file the LMS adds beside the submissions (not collected)
 
@@ -246,6 +278,115 @@ def detect(files: list[File], ids: list[str]) -> str:
     raise LayoutError("\n".join(lines))
 
 
+# --- Moodle's grading worksheet ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Participant:
+    number: str     # "77001" of "Participant 77001"
+    name: str       # the worksheet's Full name ("" where it has none)
+    email: str
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    path: Path
+    participants: dict[str, Participant]   # participant number -> the worksheet's row
+
+
+# Moodle's own headers (mod/assign/gradingtable.php: get_string('recordid', 'assign'), then the
+# site's identity fields; 'hiddenuser' is "Participant " before the number); the first two are needed.
+IDENTIFIER, EMAIL, FULL_NAME = "Identifier", "Email address", "Full name"
+WORKSHEET_COLUMNS = (IDENTIFIER, FULL_NAME, EMAIL, "Status", "Grade", "Maximum grade", "Grade can be changed",
+                     "Last modified (submission)", "Last modified (grade)", "Feedback comments")
+
+
+def read_worksheet(path: Path) -> Worksheet:
+    """The participants of a Moodle grading worksheet (a CSV, UTF-8 with or without Moodle's BOM;
+    comma-separated, or as a spreadsheet saved it, semicolons or tabs); WorksheetError naming what
+    a file that is not one lacks."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise WorksheetError(f"--worksheet {path}: not UTF-8 text, as Moodle writes its grading worksheet "
+                             f"(a spreadsheet saved it in another encoding? save it as CSV UTF-8, or download "
+                             f"it again: it is {WORKSHEET_WHERE}); nothing was written") from None
+    except OSError as e:
+        raise WorksheetError(f"--worksheet {path}: cannot read it ({e.strerror or e})") from None
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = max(",;\t", key=first.count) if first else ","
+    try:   # rows, not lines: a feedback comment may hold line breaks
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as e:
+        raise WorksheetError(f"--worksheet {path}: not a CSV file ({e}); nothing was written") from None
+    header = [_nfc(h).strip() for h in rows[0]] if rows else []
+    at = {h.casefold(): i for i, h in reversed(list(enumerate(header)))}   # the first of a name
+    lacking = [c for c in (IDENTIFIER, EMAIL) if c.casefold() not in at]
+    if lacking:
+        shown = ", ".join(repr(h) for h in header[:12]) + (", ..." if len(header) > 12 else "") or "none"
+        why = (f"Moodle leaves the emails out when the assignment hides identities (blind marking) or the "
+               f"site's 'Show user identity' setting does not list email: then fill the roster's "
+               f"{MOODLE_PARTICIPANT} column and collect without --worksheet" if lacking == [EMAIL] else
+               f"Moodle's has the columns {IDENTIFIER} ('Participant 77001'), {FULL_NAME}, {EMAIL}, Status, "
+               f"Grade, ... (as Moodle in English names them: download it with your language set to English); "
+               f"it is {WORKSHEET_WHERE}")
+        raise WorksheetError(f"--worksheet {path}: not a Moodle grading worksheet: it has no "
+                             f"{' and no '.join(map(repr, lacking))} column (its columns: {shown}). {why}. "
+                             f"Nothing was written")
+    name_at = at.get(FULL_NAME.casefold())
+    participants: dict[str, Participant] = {}
+    seen: dict[str, int] = {}
+    for number_of_row, row in enumerate(rows[1:], start=2):
+        cell = lambda i: _nfc(row[i]).strip() if i is not None and i < len(row) else ""   # noqa: E731
+        identifier = cell(at[IDENTIFIER.casefold()])
+        if not identifier and not any(c.strip() for c in row):
+            continue
+        number = re.fullmatch(r"\D*?(\d+)", identifier)
+        if not number:
+            raise WorksheetError(f"--worksheet {path}, row {number_of_row}: the {IDENTIFIER} {identifier!r} is "
+                                 f"not Moodle's 'Participant <number>'; download the worksheet again (it is "
+                                 f"{WORKSHEET_WHERE}). Nothing was written")
+        n = str(int(number[1]))
+        if n in participants:
+            raise WorksheetError(f"--worksheet {path}: participant {n} is on rows {seen[n]} and {number_of_row}; "
+                                 f"download the worksheet again (it is {WORKSHEET_WHERE}). Nothing was written")
+        participants[n], seen[n] = Participant(n, cell(name_at), cell(at[EMAIL.casefold()])), number_of_row
+    return Worksheet(path, participants)
+
+
+def _worksheet_index(worksheet: Worksheet, roster: list[Student]) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """(participant number -> the students whose roster email is the worksheet's, participant
+    number -> why none is, for the TA)."""
+    by_email: dict[str, set[str]] = {}
+    for s in roster:
+        if s.email:
+            by_email.setdefault(_key(s.email), set()).add(s.id)
+    index, why = {}, {}
+    for n, p in worksheet.participants.items():
+        who = f"{p.name} <{p.email}>" if p.name else f"<{p.email}>"
+        students = by_email.get(_key(p.email), set()) if p.email else set()
+        if len(students) == 1:
+            index[n] = students
+        elif students:
+            why[n] = (f"participant {n} is {who} in the worksheet {worksheet.path.name}, an email the roster gives "
+                      f"{', '.join(sorted(students))}; give each student their own email on the roster and "
+                      f"collect again")
+        elif not p.email:
+            why[n] = (f"participant {n} is {p.name or 'a student'} in the worksheet {worksheet.path.name}, without "
+                      f"an email; write the student's email in the worksheet's {EMAIL} and collect again, or "
+                      f"fill the roster's {MOODLE_PARTICIPANT} column and collect without --worksheet")
+        else:
+            why[n] = (f"participant {n} is {who} in the worksheet {worksheet.path.name}, an email on no roster "
+                      f"row; add a roster row with that email (or give the student's row the email Moodle has) "
+                      f"and collect again")
+    return index, why
+
+
+def _not_in_worksheet(n: str, worksheet: Worksheet) -> str:
+    return (f"participant {n} is not in the worksheet {worksheet.path.name} ({len(worksheet.participants)} "
+            f"participant(s)): is it this assignment's? download it again (see below) and collect again")
+
+
 # --- Whose file -------------------------------------------------------------------------
 
 def _key(value: str) -> str:
@@ -253,27 +394,39 @@ def _key(value: str) -> str:
 
 
 def _index(roster: list[Student], columns: tuple[str, ...]) -> dict[str, set[str]]:
-    """Each LMS id on the roster (in `columns`, compared NFC and case-folded) -> the students with it."""
+    """Each LMS id on the roster (in `columns`, compared NFC and case-folded; every number of a
+    moodle_participant cell) -> the students with it."""
     index: dict[str, set[str]] = {}
     for s in roster:
         for column in columns:
             value = s.lms.get(column, "")
-            if value:
-                index.setdefault(_key(value), set()).add(s.id)
+            for i in _numbers(value) if column == MOODLE_PARTICIPANT else [_key(value)] if value else []:
+                index.setdefault(i, set()).add(s.id)
     return index
 
 
-def _student(named: Named, index: dict[str, set[str]], layout: Layout) -> tuple[str | None, str]:
-    """(the student whose LMS ids `named` carries, "") or (None, why none)."""
+def _numbers(value: str) -> list[str]:
+    """The numbers in a moodle_participant cell ("77001 88013", "Participant 77001"), or in a name."""
+    return [str(int(n)) for n in re.findall(r"\d+", value)]
+
+
+def _student(named: Named, index: dict[str, set[str]], layout: Layout,
+             worksheet: Worksheet | None = None, why: dict[str, str] | None = None) -> tuple[str | None, str]:
+    """(the student whose LMS ids `named` carries, "") or (None, why none). With a worksheet, `index`
+    and `why` are _worksheet_index's."""
+    keys = _numbers if layout.columns == (MOODLE_PARTICIPANT,) else lambda i: [_key(i)]
     for ids in (named.ids, named.also):
-        students = set().union(*(index.get(_key(i), set()) for i in ids))
+        students = set().union(*(index.get(k, set()) for i in ids for k in keys(i)))
         if len(students) == 1:
             return students.pop(), ""
         if students:
-            return None, f"{named.who}: its ids {', '.join(ids)} are on the roster for {', '.join(sorted(students))}"
-    columns = " or ".join(layout.columns)
-    return None, (f"{named.who}: {layout.name} id {' / '.join(named.ids)} is on no roster row; add it to the "
-                  f"roster's {columns} column and collect again")
+            return None, (f"{named.who}: its {layout.id_name}s {', '.join(ids)} are on the roster for "
+                          f"{', '.join(sorted(students))}")
+    if worksheet is not None:
+        n = _numbers(named.ids[0])[0]
+        return None, f"{named.who}: {(why or {}).get(n) or _not_in_worksheet(n, worksheet)}"
+    todo = layout.hint or f"add it to the roster's {' or '.join(layout.columns)} column and collect again"
+    return None, f"{named.who}: {layout.name} {layout.id_name} {' / '.join(named.ids)} is on no roster row; {todo}"
 
 
 def _target(named: Named, layout: str, notebooks: list[str], released: set[str]) -> str | None:
@@ -309,16 +462,20 @@ def roster_ids(ws: Workspace, roster: Path | None = None) -> list[str]:
     if not ids:
         raise SystemExit("course collect: no students in the gradebook; give the roster once with "
                          "--roster roster.csv (columns id,first_name,last_name,email, and the LMS's ids: "
-                         "brightspace_id,brightspace_username,canvas_id,moodle_id)")
+                         f"{','.join(COLUMNS[4:])})")
     return ids
 
 
 def collect(ws: Workspace, assignment: str, download: Path, ids: list[str], lms: str = "auto",
-            roster: list[Student] | None = None) -> Collected:
+            roster: list[Student] | None = None, worksheet: Worksheet | Path | None = None) -> Collected:
     """Copy the download's files into the workspace's submitted/ folder (see the module docstring);
-    `roster` (default: the workspace's) holds the LMS ids. LayoutError before writing anything."""
+    `roster` (default: the workspace's) holds the LMS ids; `worksheet` (Moodle's grading worksheet,
+    read or a path) maps a Moodle download's participant numbers to emails. A CollectError
+    (LayoutError, WorksheetError) before writing anything."""
     if lms not in CHOICES:
         raise LayoutError(f"--lms {lms}: choose one of {', '.join(CHOICES)}")
+    if worksheet is not None and not isinstance(worksheet, Worksheet):
+        worksheet = read_worksheet(worksheet)
     release = ws.root / "release" / assignment
     notebooks = sorted(p.stem for p in release.glob("*.ipynb"))
     if not notebooks:
@@ -327,7 +484,18 @@ def collect(ws: Workspace, assignment: str, download: Path, ids: list[str], lms:
     files = _files(Path(download))
     found = Collected(layout=detect(files, ids) if lms == "auto" else lms, detected=lms == "auto")
     layout = LAYOUTS.get(found.layout)
-    index = _index(saved_roster(ws) if roster is None else roster, layout.columns) if layout else {}
+    if worksheet is not None and found.layout != "moodle":
+        raise WorksheetError(f"--worksheet is Moodle's grading worksheet, and this download is {found.layout}'s"
+                             f"{' (detected)' if found.detected else ''}: collect it without --worksheet "
+                             f"(nothing was written)")
+    roster = saved_roster(ws) if roster is None else roster
+    why: dict[str, str] = {}
+    if worksheet is not None:
+        index, why = _worksheet_index(worksheet, roster)
+        found.worksheet = (f"participants matched by email through the worksheet {worksheet.path.name} "
+                           f"({len(worksheet.participants)} participant(s), {len(index)} on the roster)")
+    else:
+        index = _index(roster, layout.columns) if layout else {}
 
     newest: dict[tuple[str, str], tuple[tuple, File, Named]] = {}
     for f in files:
@@ -339,10 +507,12 @@ def collect(ws: Workspace, assignment: str, download: Path, ids: list[str], lms:
             if layout:
                 found.notes[f.path] = f"not a {layout.name} name: {layout.example}"
             continue
-        student, why = (named.ids[0], "") if layout is None else _student(named, index, layout)
+        student, note = (named.ids[0], "") if layout is None else _student(named, index, layout, worksheet, why)
         if student is None:
             found.unmatched.append(f.path)
-            found.notes[f.path] = why
+            found.notes[f.path] = note
+            if layout.name == "moodle" and WORKSHEET_ADVICE not in found.advice:
+                found.advice.append(WORKSHEET_ADVICE)
             continue
         target = _target(named, found.layout, notebooks, released)
         if target is None:

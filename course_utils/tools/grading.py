@@ -27,8 +27,11 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("download", type=Path, help="zip or folder: a Brightspace, Canvas or Moodle download, or "
                                                "files named <student>_<anything>")
     p.add_argument("--roster", type=Path, help="CSV id,first_name,last_name,email and the LMS ids brightspace_id,"
-                                               "brightspace_username,canvas_id,moodle_id (imported into the "
-                                               "gradebook, kept in the workspace)")
+                                               "brightspace_username,canvas_id,moodle_id,moodle_participant "
+                                               "(imported into the gradebook, kept in the workspace)")
+    p.add_argument("--worksheet", type=Path, help="Moodle: the assignment's grading worksheet (its Download "
+                                                  "grading worksheet CSV): a download's participant numbers are "
+                                                  "matched to the roster by its emails")
     p.add_argument("--lms", choices=collect.CHOICES, default="auto",
                    help="the download's layout (default: auto, detected from its file names; plain: "
                         "<student>_<anything>)")
@@ -107,10 +110,11 @@ def run(args) -> int:
     """Run one TA command; return the exit status."""
     ws = Workspace.default(args.workspace, args.db, args.course)
     if args.command == "collect":
-        ids = collect.roster_ids(ws, args.roster)
         try:
-            found = collect.collect(ws, args.assignment, args.download, ids, args.lms)
-        except collect.LayoutError as e:
+            sheet = collect.read_worksheet(args.worksheet) if args.worksheet else None   # before the roster import
+            ids = collect.roster_ids(ws, args.roster)
+            found = collect.collect(ws, args.assignment, args.download, ids, args.lms, worksheet=sheet)
+        except collect.CollectError as e:
             print(f"course collect: {e}", file=sys.stderr)
             return 2
         print(found.summary())

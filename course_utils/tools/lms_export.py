@@ -39,11 +39,12 @@ Moodle, Grades > Import > CSV file
     Any columns: at import the teacher maps one column to the user ("Map from" a column,
     "Map to" userid, useridnumber, useremail or username) and each other column to a grade
     item or to a new one named after the column. Here: "Moodle user id" (roster column
-    moodle_id; map it to userid, or to useridnumber if the roster holds ID numbers) or,
-    when some student has none, "Email address" for everyone (map it to useremail; Moodle
-    compares emails case-sensitively), then one column per grade item. An empty cell is no
-    grade. No feedback column: Moodle documents that importing feedback overwrites the
-    grades of its item.
+    moodle_id: the user's id, not the participant number in a download's names, which
+    roster.py keeps apart; map it to userid, or to useridnumber if the roster holds ID
+    numbers) or, when some student has none, "Email address" for everyone (map it to
+    useremail; Moodle compares emails case-sensitively), then one column per grade item. An
+    empty cell is no grade. No feedback column: Moodle documents that importing feedback
+    overwrites the grades of its item.
       https://docs.moodle.org/311/en/Grade_import
       https://github.com/moodle/moodle/blob/master/grade/import/csv/classes/load_data.php
 """

@@ -5,10 +5,23 @@
     saved_roster(ws)                               # [Student]: what collect and export read
 
 A roster is a CSV with a header row: `id` (the student's id in the course, the name of their
-submitted/ folder), then optionally first_name, last_name, email (nbgrader's own columns) and
-one column per LMS id (LMS_COLUMNS): Brightspace's OrgDefinedId or username, Canvas's user id,
-Moodle's user id. Collect matches an LMS download's names to students through these; export
-writes the LMS's id in its grade-import CSV.
+submitted/ folder), then optionally first_name, last_name, email (nbgrader's own columns), the
+LMS user ids (LMS_COLUMNS) and Moodle's participant numbers (MOODLE_PARTICIPANT):
+
+    brightspace_id        Brightspace's OrgDefinedId       collect (either number of a download name), export
+    brightspace_username  Brightspace's Username           collect (a name's first word), export
+    canvas_id             Canvas's user id                 collect (the number of a download name), export
+    moodle_id             Moodle's user id (user.id)       export only: Moodle's download names do not carry it
+    moodle_participant    Moodle's participant number(s)   collect of a Moodle download without --worksheet
+    email                 the student's email              export to Moodle when moodle_id is missing; collect
+                                                           of a Moodle download with --worksheet
+
+Moodle names a download's files after the participant number of that assignment ("Participant
+77001" in its grading worksheet), a number of its own for each student in each assignment:
+moodle_participant holds one or more of them (any separators, e.g. "77001 88013"; Moodle never
+gives one number to two students, so the numbers of several assignments can share the column).
+Simpler: `course collect --worksheet` maps them to emails through the assignment's grading
+worksheet, and the column can stay empty.
 """
 
 from __future__ import annotations
@@ -21,17 +34,21 @@ from pathlib import Path
 from course_utils.tools.workspace import Workspace
 
 NAME_COLUMNS = ("first_name", "last_name", "email")
-# The roster columns that hold each LMS's ids of the students. Collect looks up in them the ids
-# an LMS's download names carry (collect.LAYOUTS): Brightspace's two numbers "148093-2213367",
-# else the first word of the name (the username, where a site shows it); Canvas's user id;
-# Moodle's number, which is the assignment's participant id ("Participant 77001" in its grading
-# worksheet), not the user id.
+# The roster columns of each LMS's user ids, which export writes in the LMS's grade-import CSV
+# (lms_export.py). Collect looks up in Brightspace's and Canvas's the ids their download names
+# carry (collect.LAYOUTS: Brightspace's two numbers "148093-2213367", else the first word of the
+# name, the username where a site shows it; Canvas's user id), never in Moodle's: its names carry
+# a participant number instead (MOODLE_PARTICIPANT).
 LMS_COLUMNS = {
     "brightspace": ("brightspace_id", "brightspace_username"),   # OrgDefinedId, Username
     "canvas": ("canvas_id",),                                     # the Canvas user id
-    "moodle": ("moodle_id",),                                     # the Moodle user id (or email)
+    "moodle": ("moodle_id",),                                     # the Moodle user id (else export uses email)
 }
-COLUMNS = ("id", *NAME_COLUMNS, *(c for cols in LMS_COLUMNS.values() for c in cols))
+# Moodle's participant numbers of the student, one per assignment (assign_user_mapping's id, the
+# number in a Moodle download's names and "Participant N" in the grading worksheet): collect of a
+# Moodle download without --worksheet looks the name's number up among them.
+MOODLE_PARTICIPANT = "moodle_participant"
+COLUMNS = ("id", *NAME_COLUMNS, *(c for cols in LMS_COLUMNS.values() for c in cols), MOODLE_PARTICIPANT)
 
 
 @dataclass(frozen=True)

@@ -64,13 +64,18 @@ def make_course(root: Path, written: bool = False) -> Workspace:
         new_code_cell("assert x == 1", metadata=_meta("test_after", grade=True, locked=True, points=1)),
         *question,
     ]
+    write_assignment(root, "probe", cells)
+    return Workspace(root, root / "grading")
+
+
+def write_assignment(root: Path, name: str, cells: list) -> None:
+    """source/<name>/<name>.ipynb of `cells` (a Python 3 notebook), then its release (nbgrader)."""
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}})
-    (root / "source" / "probe").mkdir(parents=True)
-    nbformat.write(nb, root / "source" / "probe" / "probe.ipynb")
-    nbgrader("generate_assignment", "probe", "--force", f"--CourseDirectory.db_url=sqlite:///{root}/scratch.db",
+    (root / "source" / name).mkdir(parents=True)
+    nbformat.write(nb, root / "source" / name / f"{name}.ipynb")
+    nbgrader("generate_assignment", name, "--force", f"--CourseDirectory.db_url=sqlite:///{root}/scratch.db",
              root=root)
-    return Workspace(root, root / "grading")
 
 
 def course_with(root: Path, students: dict[str, str]) -> Workspace:

@@ -16,14 +16,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from course_utils.config import repo_root
 from course_utils.tools import similarity
-from course_utils.tools.nbgrader_run import nbgrader
 from course_utils.tools.workspace import Workspace
 from tests.conftest import write_course_config
-from tests.test_grading import GRADING, _meta
+from tests.test_grading import GRADING, _meta, write_assignment
 
 HOSTILE = '</script><script>alert("pwned")</script><img src=x onerror=alert(1)>'
 CAROL_HOSTILE = '</code></pre><img src=y onerror=alert(2)>'
@@ -311,12 +310,7 @@ def make_sim_course(root: Path) -> Path:
             cells.append(new_code_cell("means, stds = running_stats([1.0, 2.0, 4.0], 2)\n"
                                        "assert np.allclose(means, [1.5, 3.0])\nassert np.allclose(stds, [0.5, 1.0])",
                                        metadata=_meta("test_stats", grade=True, locked=True, points=1)))
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                            "language": "python"}})
-    (root / "source" / "sim").mkdir(parents=True)
-    nbformat.write(nb, root / "source" / "sim" / "sim.ipynb")
-    nbgrader("generate_assignment", "sim", "--force", f"--CourseDirectory.db_url=sqlite:///{root}/scratch.db",
-             root=root)
+    write_assignment(root, "sim", cells)
     return root
 
 

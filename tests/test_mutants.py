@@ -17,7 +17,7 @@ CELLS = {f"{c.assignment}/{c.grade_id}": c for c in mutants.CATALOGUE}
 
 @pytest.fixture(scope="module")
 def scores():
-    return {key: mutants.score(cell) for key, cell in CELLS.items()}
+    return dict(zip(CELLS, mutants.score_all(list(CELLS.values()))))
 
 
 @pytest.mark.parametrize("key", sorted(CELLS))

@@ -11,7 +11,8 @@ For every graded cell decided by a probe (course_utils.checks.probes), `CATALOGU
 - `equivalent`: the mechanical mutants that change nothing a student could be graded on,
   each with the reason (a mutant that survives and is not listed here is a hole in the check).
 
-Each variant is judged in this process (`probes.judge`), as the grader would decide it.
+Each variant is judged in-process (`probes.judge`), as the grader would decide it; the cells are
+shared between two worker processes (`score_all`).
 """
 
 from __future__ import annotations
@@ -965,15 +966,34 @@ def _judged(cell: Cell, fn) -> bool:
         return False
 
 
+def _score_at(index: int, root: Path | None) -> Score:
+    """`score(CATALOGUE[index])`: what a worker process runs (a Cell's lambdas do not pickle)."""
+    return score(CATALOGUE[index], root)
+
+
+def score_all(cells: list[Cell], root: Path | None = None, workers: int | None = None) -> list[Score]:
+    """`score` of each of `cells` (catalogue cells), in their order, judged in `workers` processes
+    (default: one per core, at most 2; each verdict is seeded, so it does not depend on the process)."""
+    import os
+
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers < 2 or len(cells) < 2:
+        return [score(cell, root) for cell in cells]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    indices = [CATALOGUE.index(cell) for cell in cells]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_score_at, indices, [root] * len(indices)))
+
+
 def run(assignments: list[str] | None = None, root: Path | None = None, log=print) -> tuple[dict, int]:
     """Score every catalogued cell (of `assignments`); return ({assignment: {grade_id: counts}}, the
     number of cells with a survivor or a rejected correct answer)."""
     table: dict[str, dict] = {}
     holes = 0
-    for cell in CATALOGUE:
-        if assignments and cell.assignment not in assignments:
-            continue
-        s = score(cell, root)
+    cells = [cell for cell in CATALOGUE if not assignments or cell.assignment in assignments]
+    for cell, s in zip(cells, score_all(cells, root)):
         table.setdefault(cell.assignment, {})[cell.grade_id] = s.as_json()
         log(f"{cell.assignment:11} {cell.grade_id:26} {s.killed:3}/{s.mutants - s.equivalent:<3} killed "
             f"({s.equivalent} equivalent), {s.alternatives_passed}/{s.alternatives} alternatives pass")

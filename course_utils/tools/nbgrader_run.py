@@ -20,6 +20,7 @@ def assignments(root: Path | None = None) -> list[str]:
 def grading_env(**extra: str) -> dict[str, str]:
     """The environment nbgrader and its kernels run in: TensorFlow on oneDNN, its C++ log off."""
     env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)   # under it ipykernel would hide what a kernel writes to descriptor 2
     # nbgrader calls `alembic` and kernels by name: put this environment's bin/ first.
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     env.update(TF_ENV)

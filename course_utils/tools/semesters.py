@@ -41,6 +41,7 @@ class Run:
     seconds: float = 0.0
     error: str | None = None  # the failing cell and its error, None when every cell ran
     cell_seconds: dict[str, float] = field(default_factory=dict)  # grade_id (or cell index) -> seconds
+    executed: object = None  # the notebook as it ran (nbformat), every cell's outputs in it
 
     @property
     def ok(self) -> bool:
@@ -59,11 +60,13 @@ def _cell_seconds(cell) -> float:
 def kernel_env(config: Path, budget: str) -> dict[str, str]:
     """The kernel's environment: the grading environment with the config and budget set and
     not under nbgrader; on the grading budget, TensorFlow on the grading kernels'
-    [grading] kernel_threads threads."""
+    [grading] kernel_threads threads; on the others, TensorFlow's C++ log level as a student has it."""
     env = grading_env(**{CONFIG_ENV: str(Path(config).resolve()), BUDGET_ENV: budget})
     env.pop("NBGRADER_EXECUTION", None)
     if budget == "grading":
         env.update(thread_env(load_config(config)["grading"]["kernel_threads"]))
+    else:  # a student's kernel: TensorFlow's error lines are written, and the notebook must keep them out
+        env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     return env
 
 
@@ -90,6 +93,7 @@ def run_notebook(notebook: Path, config: Path, budget: str = "ci") -> Run:
         except (CellExecutionError, CellTimeoutError) as e:
             run.error = str(e)
         run.seconds = time.perf_counter() - start
+    run.executed = nb
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}")

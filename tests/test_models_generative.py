@@ -205,3 +205,51 @@ def test_course_defaults_build_64x64x3_models():
     assert gan.generator.input_shape == (None, ref.GAN_LATENT_DIM)
     assert gan.discriminator.output_shape == (None, 1)
     assert float(gan.d_optimizer.beta_1) == ref.GAN_BETA_1
+
+
+def test_deconv_net_upsampling_option_resizes_then_convolves():
+    net = build_deconv_net(16, (28, 28, 1), 2, 8, batch_norm=True, upsampling="nearest")
+    types = _layer_types(net)
+    assert types.count("UpSampling2D") == 2 and "Conv2DTranspose" not in types
+    assert activation_shapes(net)[5:] == [
+        ("upsample_0", (None, 14, 14, 8)), ("conv_up_0", (None, 14, 14, 8)), ("conv_up_0_bn", (None, 14, 14, 8)),
+        ("conv_up_0_relu", (None, 14, 14, 8)), ("upsample_1", (None, 28, 28, 8)), ("conv_up_1", (None, 28, 28, 8)),
+        ("conv_up_1_bn", (None, 28, 28, 8)), ("conv_up_1_relu", (None, 28, 28, 8)), ("out", (None, 28, 28, 1))]
+    plain = build_deconv_net(16, (64, 64, 3), filters=8, upsampling="bilinear")
+    assert _layer_types(plain).count("UpSampling2D") == 4 and plain.output_shape == (None, 64, 64, 3)
+    with pytest.raises(ValueError, match="upsampling must be one of"):
+        build_deconv_net(16, upsampling="pixel_shuffle")
+
+
+def test_the_upsampling_generator_draws_no_checkerboard_at_initialisation():
+    """A stride-2 3x3 transposed convolution gives an output pixel 1, 2 or 4 kernel taps by the
+    parity of its row and column, so even an untrained generator's pixels vary more on some of
+    the four parity grids than on others (the checkerboard); resizing first evens them out."""
+    def parity_ratio(images):   # the largest over the smallest std of the four parity grids
+        spreads = [images[:, i::2, j::2].std() for i in (0, 1) for j in (0, 1)]
+        return max(spreads) / min(spreads)
+    z = sample_latents(64, 16, seed=0)
+    for seed in range(3):
+        nets = {}
+        for upsampling in ("transpose", "nearest"):
+            keras.utils.set_random_seed(seed)
+            nets[upsampling] = build_deconv_net(16, (28, 28, 1), 2, 8, activation_out=None, batch_norm=True,
+                                                upsampling=upsampling)
+        assert parity_ratio(nets["transpose"].predict(z, verbose=0)) > 1.25 > \
+            parity_ratio(nets["nearest"].predict(z, verbose=0))
+
+
+def test_colour_kept_is_1_for_the_images_0_for_grey_and_sees_no_brightness():
+    from course_utils.data import make_shapes
+    from course_utils.models.generative import colour_kept
+
+    images, _ = make_shapes(16, size=32, seed=0)
+    grey = np.repeat(images.mean(-1, keepdims=True), 3, axis=-1)   # the right brightness, no colour
+    assert colour_kept(images, images) == pytest.approx(1.0)
+    assert colour_kept(images, grey) == pytest.approx(0.0)
+    assert colour_kept(images, np.clip(images * 0.8 + 0.1, 0, 1)) > 0.6     # dimmer, colours the same
+    assert colour_kept(images, images[..., ::-1]) < 0                      # colours swapped: worse than grey
+    assert np.isnan(colour_kept(grey, grey))
+    with pytest.raises(ValueError, match="colour images"):
+        colour_kept(images[..., :1], images[..., :1])
+

@@ -3,12 +3,10 @@ semester config (course.toml and semesters/*.toml) on the ci budget: the referen
 every hidden test whatever the semester. The same runs on the grading budget:
 `course semester-check --budget grading` (README, Instructors)."""
 
-import re
-
 import pytest
 
 from course_utils.config import repo_root
-from course_utils.tools.semesters import run_notebook, semester_configs
+from course_utils.tools.semesters import run_notebook, semester_configs, tensorflow_log_lines
 
 NOTEBOOKS = sorted((repo_root() / "source").rglob("*.ipynb"))
 CONFIGS = semester_configs()
@@ -22,41 +20,6 @@ def test_source_notebook_passes_its_hidden_tests_under_every_semester(config, no
     assert run.ok, f"{notebook.name} under {config.name} ({run.seconds:.0f} s):\n{run.error[-6000:]}"
     noise = tensorflow_log_lines(run.executed)
     assert not noise, f"TensorFlow's log lines in a student's outputs (cell, line): {noise[:5]}"
-
-
-# Any C++ log line (absl's "E0000 00:00:..." or the older dated form) and the notices students met:
-# written apart from course_utils.quiet's pattern, so that a line it misses is caught here
-LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] |WARNING: All log "
-                      r"messages before absl)|meta_optimizer|remapper failed|oneDNN custom operations|"
-                      r"cpu_feature_guard|rebuild TensorFlow with the appropriate compiler flags", re.M)
-
-
-def tensorflow_log_lines(nb) -> list[tuple[int, str]]:
-    """(cell index, line) of every TensorFlow log line in the notebook's stream and text outputs."""
-    found = []
-    for i, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            text = output.get("text", "") if output.get("output_type") == "stream" else \
-                output.get("data", {}).get("text/plain", "")
-            text = "".join(text) if isinstance(text, list) else text
-            found += [(i, line) for line in text.splitlines() if LOG_LINE.search(line)]
-    return found
-
-
-def test_the_first_cell_prints_no_tensorflow_start_up_notice(tmp_path, monkeypatch):
-    """import_tensorflow(), as the notebooks' first cell calls it, in a real Jupyter kernel, which
-    shows what TensorFlow's C++ side writes to the process's stderr (except under pytest: hence
-    the variable removed)."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
-
-    cell = nbformat.v4.new_code_cell("from course_utils.quiet import import_tensorflow\n\ntf = import_tensorflow()\n"
-                                     "import keras\nprint(int(tf.reduce_sum(tf.ones(3))))")
-    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    assert [o.get("text") for o in cell.outputs] == ["3\n"], cell.outputs
 
 
 def _kernel_outputs(tmp_path, *sources: str) -> list[str]:

@@ -13,6 +13,7 @@ reports the time and the first failing cell of each run.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -136,3 +137,38 @@ def format_runs(runs: list[Run], slowest: int = 3) -> str:
         if not r.ok:
             lines += ["", f"{r.config.name} / {r.notebook.name}:", r.error[-4000:]]
     return "\n".join(lines)
+
+
+# Any C++ log line (absl's "E0000 00:00:..." or the older dated form) and the notices students met:
+# written apart from course_utils.quiet's pattern, so that a line the filter misses is caught
+TENSORFLOW_LOG = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] |WARNING: All log "
+                      r"messages before absl)|meta_optimizer|remapper failed|oneDNN custom operations|"
+                      r"cpu_feature_guard|rebuild TensorFlow with the appropriate compiler flags", re.M)
+
+
+def tensorflow_log_lines(nb) -> list[tuple[int, str]]:
+    """(cell index, line) of every TensorFlow log line in the notebook's stream and text outputs."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") if output.get("output_type") == "stream" else \
+                output.get("data", {}).get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            found += [(i, line) for line in text.splitlines() if TENSORFLOW_LOG.search(line)]
+    return found
+
+
+def test_the_first_cell_prints_no_tensorflow_start_up_notice(tmp_path, monkeypatch):
+    """import_tensorflow(), as the notebooks' first cell calls it, in a real Jupyter kernel, which
+    shows what TensorFlow's C++ side writes to the process's stderr (except under pytest: hence
+    the variable removed)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+
+    cell = nbformat.v4.new_code_cell("from course_utils.quiet import import_tensorflow\n\ntf = import_tensorflow()\n"
+                                     "import keras\nprint(int(tf.reduce_sum(tf.ones(3))))")
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert [o.get("text") for o in cell.outputs] == ["3\n"], cell.outputs

@@ -518,12 +518,17 @@ Cell("generative", "test_sampling", "generative.sampling", "Sampling", ("Samplin
                           "    gen = keras.Sequential([keras.Input((d,)), layers.Dense(64, activation='relu'), "
                           "layers.Dense(int(np.prod(s)), activation='sigmoid'), layers.Reshape(s)])\n    return disc, gen",
         "more filters": _gan("build_conv_net(s, 1, 2, 2 * f, out_activation='sigmoid')", "build_deconv_net(d, s, 2, 2 * f)"),
+        "the plain builders (ReLU, transposed convolutions)": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
+                                                                   "build_deconv_net(d, s, 2, f)"),
         "a hard-sigmoid generator": _gan("build_conv_net(s, 1, 2, f, out_activation='sigmoid')",
                                          "build_deconv_net(d, s, 2, f, activation_out='hard_sigmoid')"),
     }, equivalent={
         f"build_fashion_gan_networks: 2 -> {n} in build_conv_net(image_shape, 1, 2, filters, out_activation='s": _DEPTH
         for n in (-2, 0, 3, 4)} | {
-        "build_fashion_gan_networks: 2 -> 0 in build_deconv_net(latent_dim, image_shape, 2, filters, activa": _DEPTH}),
+        "build_fashion_gan_networks: 2 -> 0 in build_deconv_net(latent_dim, image_shape, 2, filters, activa": _DEPTH} | {
+        f"build_fashion_gan_networks: 0.3 -> {p} in build_conv_net(image_shape, 1, 2, filters, out_activation='s":
+        "the discriminator's dropout rate (0 or 0.6 instead of 0.3) is a training choice: at inference dropout "
+        "is off, so the networks' contract (shapes, ranges, dependence on the input) is the same" for p in ("0", "0.6")}),
     Cell("seq2seq", "test_text2text_builder", "seq2seq.builder", "build_text2text", ("build_text2text", "encoder_decoder"),
          params={"modality": "text2text"}, wrong={
         "logits, no softmax": _seq2seq(_LSTM_CORE.replace("activation='softmax'", "activation=None")),

@@ -21,6 +21,8 @@ What students write as stubs, with the course's conventions:
     gan = build_gan((64, 64, 3)); gan.fit(images, epochs=..., batch_size=GAN_BATCH_SIZE)
 """
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -33,6 +35,11 @@ VAE_LATENT_DIM = 64
 VAE_BATCH_SIZE = 8
 VAE_LEARNING_RATE = 1e-3
 VAE_KL_WEIGHT = 1.0  # with the reconstruction summed over pixels (see above)
+# The VAE reads the encoder's second half as log sigma^2 - LOGVAR_SHIFT: an untrained encoder's
+# outputs are near 0, so every code starts with sigma = exp(-2.5) = 0.08, not 1, and the decoder
+# sees the codes from the first step instead of learning to ignore noise. With sigma = 1 at the
+# start (and the summed loss, below) the 64x64 shapes' colours stay grey for the whole laptop budget.
+LOGVAR_SHIFT = -5.0
 VAE_FILTERS = 128
 GAN_LATENT_DIM = 256
 GAN_FILTERS = 128
@@ -109,9 +116,10 @@ class VAE(keras.Model):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
     def encode(self, x, training=False):
-        """Images (N, h, w, c) -> mu (N, d), logvar (N, d)."""
+        """Images (N, h, w, c) -> mu (N, d), logvar (N, d): the encoder's two halves, the second
+        shifted by LOGVAR_SHIFT."""
         mu, logvar = ops.split(self.encoder(x, training=training), 2, axis=-1)
-        return mu, logvar
+        return mu, logvar + LOGVAR_SHIFT
 
     def call(self, x, training=False):
         mu, logvar = self.encode(x, training)
@@ -133,7 +141,11 @@ class VAE(keras.Model):
         x = _images(data)
         with tf.GradientTape() as tape:
             losses = self._loss_terms(x, training=True)
-        grads = tape.gradient(losses[0], self.trainable_weights)
+            # The gradient of the loss per pixel value: the same optimum, but Adam's epsilon
+            # damps noisy tiny gradients again, as for a mean loss (a summed loss makes them all
+            # h*w*c times larger); with both fixes the colours come (tests/test_models_generative.py).
+            per_value = losses[0] / math.prod(x.shape[1:])
+        grads = tape.gradient(per_value, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._update_trackers(*losses)
 

@@ -146,6 +146,7 @@ SCHEMA["generative"] = {
     "fashion": {
         "latent_dim": (int, lambda n: n > 0 and n % 16 == 0, "a latent size > 0, a multiple of 16"),
         "batch_size": _BATCH,
+        "gan_batch_size": _BATCH,
     },
     "sizes": {
         "images": _per_mode((int, lambda n: n >= 32, "a number of images >= 32")),

@@ -42,6 +42,7 @@
 from course_utils.quiet import import_tensorflow
 
 import_tensorflow()   # TensorFlow and Keras, without their start-up notices in this notebook
+import math
 from pathlib import Path
 
 import keras
@@ -56,8 +57,8 @@ from course_utils.config import budget_mode, load_config
 from course_utils.data import load_fashion_mnist, load_image_folder, make_shapes
 from course_utils.models.frechet import frechet_score, load_feature_classifier
 from course_utils.models.generative import (activation_shapes, build_cnn_autoencoder, build_conv_net,
-                                            build_deconv_net, build_dense_autoencoder, image_grid,
-                                            sample_latents)
+                                            build_deconv_net, build_dense_autoencoder, colour_kept,
+                                            image_grid, sample_latents)
 
 config = load_config()
 MODE = budget_mode()                       # 'student' on your laptop, 'grading' under nbgrader
@@ -262,7 +263,6 @@ vae_encoder, vae_decoder = build_vae_networks(IMAGE_SHAPE, VAE_LATENT, N_LAYERS,
 assert vae_encoder.output_shape == (None, 2 * VAE_LATENT), vae_encoder.output_shape
 assert vae_decoder.output_shape == (None, *IMAGE_SHAPE), vae_decoder.output_shape
 
-
 # %% [markdown]
 # ### Training the VAE
 #
@@ -270,8 +270,33 @@ assert vae_decoder.output_shape == (None, *IMAGE_SHAPE), vae_decoder.output_shap
 # samples `z` with your `Sampling` layer, decodes it and minimises your `vae_loss`. It
 # tracks the loss and both of its terms, so the history shows how the two pull against
 # each other.
+#
+# **Two changes from the textbook VAE, and why.** Trained the textbook way, this VAE draws
+# **grey** shapes: it learns where each shape is and how big, never its colour, for all the
+# epochs of the laptop budget (and for ten, we tried), while the CAE above picks the colours
+# up after about three. Two things hold it back, and the class below removes both:
+#
+# * *Noise from the first step.* An untrained encoder outputs numbers near 0, so every code
+#   starts with $\log\sigma^2 \approx 0$: noise of standard deviation 1, far larger than the
+#   differences between the codes. The decoder learns to ignore the codes' fine detail, and
+#   the encoder gets no reason to put the colour in them. The VAE reads the encoder's second
+#   half as $\log\sigma^2$ shifted by `LOGVAR_SHIFT = -5`, so codes start with $\sigma \approx 0.08$;
+#   the KL term still pulls $\sigma$ towards 1 wherever the decoder does not need precision.
+# * *The scale of the loss.* Your `vae_loss` sums over the 12,288 values of an image, as the
+#   ELBO does; the CAE's Keras loss averages them. Adam is nearly indifferent to the scale of
+#   a loss, but not quite: its `epsilon` (1e-7) damps the weights whose gradients are tiny and
+#   noisy, and a summed loss makes every gradient 12,288 times larger, so nothing is damped and
+#   the noise of batch-8 gradients drowns the weak early signal of the colours. (The CAE
+#   trained on a summed loss stays grey too.) `train_step` takes the gradient of the loss per
+#   value: the same optimum, another path. The history still reports the summed terms.
+#
+# Either change alone left the shapes grey in our runs; with both, the VAE keeps about as much colour as
+# the CAE (`colour_kept` below measures it).
 
 # %% nbgrader={"grade": false, "grade_id": "vae_class", "locked": true, "schema_version": 3, "solution": false}
+LOGVAR_SHIFT = -5.0   # the VAE reads the encoder's second half as log sigma^2 - LOGVAR_SHIFT (see above)
+
+
 def _images(data):
     """The images of a batch: fit(x) hands over x, or a tuple (x, ...)."""
     return data[0] if isinstance(data, (tuple, list)) else data
@@ -292,9 +317,9 @@ class VAE(keras.Model):
         return self.trackers
 
     def encode(self, x, training=False):
-        """Images (N, h, w, c) -> mu (N, d), logvar (N, d)."""
+        """Images (N, h, w, c) -> mu (N, d), logvar (N, d): the encoder's halves, the second shifted."""
         mu, logvar = ops.split(self.encoder(x, training=training), 2, axis=-1)
-        return mu, logvar
+        return mu, logvar + LOGVAR_SHIFT
 
     def reconstruct(self, x):
         """The decoded means: a deterministic reconstruction (N, h, w, c)."""
@@ -317,9 +342,11 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.trackers}
 
     def train_step(self, data):
+        x = _images(data)
         with tf.GradientTape() as tape:
-            values = self._step(_images(data), training=True)
-        grads = tape.gradient(values[0], self.trainable_weights)
+            values = self._step(x, training=True)
+            per_value = values[0] / math.prod(x.shape[1:])      # the loss per pixel value (see above)
+        grads = tape.gradient(per_value, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
         return self._report(values)
 
@@ -351,12 +378,22 @@ plots.plot_history(vae_history, metrics=("reconstruction", "kl"), title="VAE: th
 
 # %% nbgrader={"grade": false, "grade_id": "vae_figures", "locked": true, "schema_version": 3, "solution": false}
 originals = x_test[:8]
-plots.show_rows([originals, cae.predict(originals, verbose=0), ops.convert_to_numpy(vae.reconstruct(originals))],
-                ["test image", "CAE", "VAE"])
+test_codes = vae_encoder.predict(x_test, verbose=0)[:, :VAE_LATENT]               # mu of each test image, (N, d)
+reconstructions = {"CAE": cae.predict(x_test, verbose=0), "VAE": vae_decoder.predict(test_codes, verbose=0)}
+colour = {name: colour_kept(x_test, images) for name, images in reconstructions.items()}   # 1: all of it, 0: grey
+print("colour kept in the test reconstructions: " + ", ".join(f"{name} {c:.0%}" for name, c in colour.items()))
+plots.show_rows([originals] + [images[:8] for images in reconstructions.values()], ["test image", *reconstructions])
 prior = sample_latents(16, VAE_LATENT, seed=SEED)
 plots.show_rows([vae_decoder.predict(prior, verbose=0), cae_decoder.predict(prior, verbose=0)],
                 ["VAE decoder", "CAE decoder"], size=0.8)
 plt.suptitle("decoding random codes z ~ N(0, I)", y=1.02);
+
+# %% [markdown]
+# **What a healthy run looks like** (the reference solution on a 2-core laptop, on this
+# budget): the CAE keeps about 43% of the colour, the VAE about 41%; both put each shape in its
+# place, the VAE's edges softer. Random codes decode to plausible shapes with the VAE and to
+# smudges with the CAE. A VAE at 0% (grey shapes) while the CAE keeps colour, or the same image
+# for every input, points to a bug: a KL term far too strong, or codes the decoder never sees.
 
 # %% [markdown] course={"refers_to": ["cae", "run_vae", "vae_figures"]} nbgrader={"grade": false, "grade_id": "q_ae_vs_vae", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 1 (3 points).** Compare the reconstructions of the autoencoder and of the
@@ -547,6 +584,12 @@ plots.show_images(gan_mosaics.mosaics[-4:], titles=[f"epoch {e}" for e in gan_mo
 plots.plot_history(gan_history, metrics=("d_loss", "g_loss"), title="DCGAN losses");
 
 # %% [markdown]
+# **Healthy:** the first mosaic is blurry blobs, the last one shapes of different colours and
+# sizes on black (not all alike); `d_loss` stays well away from 0 and `g_loss` from growing
+# without bound. A mosaic that stays one uniform colour while `d_loss` heads to 0 is the
+# discriminator winning (see above).
+
+# %% [markdown]
 # ### How sensitive is the game to the learning rate?
 #
 # Train two short GANs from the same start, one per learning rate of the course config, and
@@ -562,6 +605,12 @@ for lr in GEN["gan"]["lr_comparison"]:
 plots.plot_histories({name: h for name, (h, _) in lr_runs.items()}, metrics=("d_loss", "g_loss"),
                      title=f"DCGAN, {EPOCHS['gan_lr']} epoch(s) per learning rate")
 plots.show_images([m for _, m in lr_runs.values()], titles=list(lr_runs), columns=len(lr_runs), size=3.2);
+
+# %% [markdown]
+# **Healthy:** the two runs differ visibly. At the course's rate the losses stay in the same
+# range as above; at the ten times larger one they swing far more from step to step, and its
+# mosaic is noisier or collapsed. Both are valid evidence for Question 3; what matters is that
+# you describe what *your* runs did.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "q_principles", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": true}
 # **Question 2 (3 points).** Explain the working principle of each of the three models you
@@ -725,13 +774,25 @@ plots.show_rows([fx_test[:10], ops.convert_to_numpy(f_vae.reconstruct(fx_test[:1
 # images, from the same builders. Only **2** stride-2 layers fit (28 = 7 x 2 x 2; a third
 # would need 3.5x3.5 feature maps). The discriminator outputs $P(\text{real})$, the generator
 # images in [0, 1].
+#
+# Two tips, both from practice. Give them the DCGAN layers of part A's `build_gan_networks`
+# (LeakyReLU and dropout in the discriminator, BatchNorm in the generator). And let the
+# generator double its size by **resizing and then convolving** (`upsampling="nearest"`)
+# rather than by a stride-2 transposed convolution: a 3x3 transposed convolution with stride 2
+# gives alternate pixels 1, 2 or 4 kernel taps, and after a few epochs that unevenness shows as
+# a **checkerboard** on every garment (it did in this notebook's first release: a Fréchet score
+# of 28.5, against about 10 now, and silhouettes hard to tell apart). Resizing spreads each pixel
+# evenly. ([Odena et al., *Deconvolution and checkerboard artifacts*, Distill
+# 2016](https://distill.pub/2016/deconv-checkerboard/).)
 
 # %% nbgrader={"grade": false, "grade_id": "fashion_gan_networks", "locked": false, "schema_version": 3, "solution": true}
 def build_fashion_gan_networks(image_shape, latent_dim, filters):
     """(discriminator, generator) for 28x28 images: images -> (N, 1) P(real); (N, latent_dim) -> images."""
     ### BEGIN SOLUTION
-    discriminator = build_conv_net(image_shape, 1, 2, filters, out_activation="sigmoid")
-    generator = build_deconv_net(latent_dim, image_shape, 2, filters, activation_out="sigmoid")
+    discriminator = build_conv_net(image_shape, 1, 2, filters, out_activation="sigmoid",
+                                   activation="leaky_relu", dropout=0.3)
+    generator = build_deconv_net(latent_dim, image_shape, 2, filters, activation_out="sigmoid",
+                                 batch_norm=True, upsampling="nearest")
     return discriminator, generator
     ### END SOLUTION
 
@@ -748,7 +809,7 @@ f_gan.compile(d_optimizer=keras.optimizers.Adam(GAN_LR, beta_1=GAN_BETA_1),
               g_optimizer=keras.optimizers.Adam(GAN_LR, beta_1=GAN_BETA_1),
               loss_fn=keras.losses.BinaryCrossentropy())
 f_mosaics = MosaicCallback(f_generator, FIXED_Z, GEN["mosaic_every"], "fashion_gan")
-f_gan_history = f_gan.fit(fx_train, epochs=EPOCHS["fashion_gan"], batch_size=GAN_BATCH, verbose=0,
+f_gan_history = f_gan.fit(fx_train, epochs=EPOCHS["fashion_gan"], batch_size=GEN["fashion"]["gan_batch_size"], verbose=0,
                           callbacks=[f_mosaics, TqdmCallback(verbose=0)])
 plots.plot_history(f_gan_history, metrics=("d_loss", "g_loss"), title="Fashion-MNIST DCGAN losses")
 plots.show_images([m[..., 0] for m in f_mosaics.mosaics[-4:]], titles=[f"epoch {e}" for e in f_mosaics.epochs[-4:]],
@@ -783,6 +844,12 @@ for name, score in scores.items():
     print(f"Fréchet score of {n} {name} images against {n} test images: {score:8.2f}")
 plots.show_rows([images[:10] for images in samples.values()],
                 [f"{name}\nFréchet {scores[name]:.1f}" for name in samples], size=0.9);
+
+# %% [markdown]
+# **Healthy** (the reference on a 2-core laptop, 2,000 images per set): real images score
+# about 0.4, the VAE about 105, the DCGAN about 10. Scores are comparable only between sets of
+# the same size scored with the same feature network. A DCGAN far above the VAE after all its
+# epochs has collapsed or not trained: look at its mosaics.
 
 # %% [markdown]
 # The Fréchet score measures how far the *distribution* of generated images is from that of

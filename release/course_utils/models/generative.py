@@ -7,6 +7,7 @@ the Fashion-MNIST practical, and helpers to explore a latent space:
     decoder = build_deconv_net(64, (64, 64, 3))                         # (N, 64) -> (N, 64, 64, 3)
     z = sample_latents(16, 64, seed=0, truncation=2.0)                  # (16, 64)
     mosaic = image_grid(decoder.predict(z), 4, 4)                       # (256, 256, 3)
+    colour_kept(images, decoder.predict(encoder.predict(images)))      # 1: all colour kept, 0: grey
 
 Every convolution is 3x3 with "same" padding, so a stride-2 layer halves the
 height and width (rounding up) and a stride-2 transposed convolution doubles them.
@@ -101,8 +102,12 @@ def max_upsampling_layers(height, width):
     return n
 
 
+UPSAMPLING = ("transpose", "nearest", "bilinear")
+
+
 def build_deconv_net(latent_dim, out_shape=(64, 64, 3), n_upsampling_layers=4, filters=128,
-                     activation_out="sigmoid", *, filter_growth=1, activation="relu", batch_norm=False):
+                     activation_out="sigmoid", *, filter_growth=1, activation="relu", batch_norm=False,
+                     upsampling="transpose"):
     """Decoder or generator: latent vectors (N, latent_dim) -> images (N, *out_shape).
 
     A Dense ReLU layer reshaped to (h / 2**n, w / 2**n, f0), n stride-2 3x3 ReLU
@@ -123,11 +128,18 @@ def build_deconv_net(latent_dim, out_shape=(64, 64, 3), n_upsampling_layers=4, f
     changes a shape: dense (N, h0 * w0 * f0) -> [dense_bn] -> dense_relu, and
     deconv_i (N, 2h, 2w, f) -> [deconv_i_bn] -> deconv_i_relu, each the same shape.
     The output convolution keeps `activation_out` and no normalisation.
+    `upsampling="nearest"` (or "bilinear") doubles the size by resizing and then applies a 3x3
+    convolution, instead of a stride-2 transposed convolution: upsample_i (N, 2h, 2w, c) ->
+    conv_up_i (N, 2h, 2w, f). A stride-2 3x3 transposed convolution adds up overlapping kernels
+    unevenly (some output pixels get 4 kernel taps, some 1): the checkerboard patterns of
+    a briefly trained generator. Resizing first spreads every input pixel evenly.
     """
     import keras
     from keras import layers
 
     _check_activation(activation)
+    if upsampling not in UPSAMPLING:
+        raise ValueError(f"upsampling must be one of {UPSAMPLING}, got {upsampling!r}")
     height, width, channels = out_shape
     if height % 2**n_upsampling_layers or width % 2**n_upsampling_layers:
         n_max = max_upsampling_layers(height, width)
@@ -149,13 +161,18 @@ def build_deconv_net(latent_dim, out_shape=(64, 64, 3), n_upsampling_layers=4, f
     model.add(layers.Reshape((h0, w0, f0), name="reshape"))  # (N, h0, w0, f0)
     for i, f in enumerate(sizes):
         # (N, h, w, c) -> (N, 2h, 2w, f)
-        if plain:
-            model.add(layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu",
-                                             name=f"deconv_{i}"))
+        if upsampling == "transpose":
+            name = f"deconv_{i}"
+            layer = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu" if plain else None,
+                                           use_bias=not batch_norm, name=name)
         else:
-            model.add(layers.Conv2DTranspose(f, 3, strides=2, padding="same", use_bias=not batch_norm,
-                                             name=f"deconv_{i}"))
-            _add_activation(model, activation, batch_norm, 0.0, f"deconv_{i}")  # same shape
+            name = f"conv_up_{i}"
+            model.add(layers.UpSampling2D(2, interpolation=upsampling, name=f"upsample_{i}"))  # (N, 2h, 2w, c)
+            layer = layers.Conv2D(f, 3, padding="same", activation="relu" if plain else None,
+                                  use_bias=not batch_norm, name=name)
+        model.add(layer)
+        if not plain:
+            _add_activation(model, activation, batch_norm, 0.0, name)  # same shape
     model.add(layers.Conv2D(channels, 3, padding="same", activation=activation_out, name="out"))  # (N, h, w, c)
     return model
 
@@ -256,6 +273,21 @@ def sample_latents(n, latent_dim, seed=None, scale=1.0, truncation=None):
             z[outside] = rng.standard_normal(int(outside.sum()))
             outside = np.abs(z) > truncation
     return (z * scale).astype(np.float32)
+
+
+def colour_kept(images, reconstructions):
+    """How much of the images' colour the reconstructions keep: 1 for the exact colours, 0 for
+    grey ones (or colours as far off as grey), below 0 for worse. A pixel's colour is its
+    difference from its own grey level (the mean of its channels), so a model that gets the
+    brightness right but draws grey scores 0. Both (N, h, w, 3) in [0, 1]; nan for grey images."""
+    x, r = np.asarray(images, np.float64), np.asarray(reconstructions, np.float64)
+    if x.shape != r.shape or x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected two batches of colour images (N, h, w, 3) of one shape, got {x.shape} "
+                         f"and {r.shape}")
+    colour = x - x.mean(-1, keepdims=True)  # (N, h, w, 3)
+    error = (r - r.mean(-1, keepdims=True)) - colour
+    total = np.sum(colour**2)
+    return float(1 - np.sum(error**2) / total) if total > 0 else float("nan")
 
 
 def activation_shapes(model):

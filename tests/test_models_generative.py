@@ -292,5 +292,6 @@ def test_the_reference_vae_keeps_the_shapes_colours_and_the_textbook_one_does_no
     from course_utils.data import make_shapes
 
     images, _ = make_shapes(4096 + 64, size=32, seed=0)    # 4,096 to train on, 64 to test
-    assert _colour_after_training(ref.VAE, images) > 0.3          # 0.50 measured
-    assert abs(_colour_after_training(_TextbookVAE, images)) < 0.1  # 0.01 measured: grey
+    # measured with seeds 0, 1, 2 (data and weights): 0.50, 0.35, 0.57 against 0.01, -0.00, 0.00
+    assert _colour_after_training(ref.VAE, images) > 0.2
+    assert abs(_colour_after_training(_TextbookVAE, images)) < 0.1  # grey

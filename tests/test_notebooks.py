@@ -58,6 +58,13 @@ def test_a_gans_grappler_errors_reach_a_plain_kernel_and_not_the_course_one(tmp_
     assert quiet == ["trained\n"]
 
 
+def test_the_first_cell_prints_no_tensorflow_start_up_notice(tmp_path):
+    """import_tensorflow(), as the notebooks' first cell calls it, in a real Jupyter kernel."""
+    outputs = _kernel_outputs(tmp_path, "from course_utils.quiet import import_tensorflow\n\ntf = import_tensorflow()\n"
+                                        "import keras\nprint(int(tf.reduce_sum(tf.ones(3))))")
+    assert outputs == ["3\n"], outputs
+
+
 def test_the_output_check_finds_tensorflows_lines_and_only_those():
     import nbformat
 
